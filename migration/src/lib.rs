@@ -1,0 +1,14 @@
+//! The database schema of cosell, as SeaORM migrations: one file per step, never edited
+//! after it has landed. Every step runs on SQLite and PostgreSQL alike.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_init;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_init::Migration)]
+    }
+}

@@ -1,0 +1,122 @@
+//! Builds the state (database, keys, schema) and the router, and runs the server.
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::auth::TokenKeys;
+use crate::config::Config;
+use crate::graphql::{self, AppContext, Limits};
+use crate::http::{self, HttpState};
+use crate::{db, seed};
+
+/// Everything a running server holds.
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub keys: TokenKeys,
+}
+
+/// Connects, migrates, and (when configured and the database is empty) fills the demo
+/// data. Returns whether demo data was written.
+pub async fn prepare(config: &Config) -> anyhow::Result<(Services, bool)> {
+    let url = config.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data folder {}", config.data_dir.display()))?;
+    }
+    let db = db::connect(&url, config.db_max_connections)
+        .await
+        .with_context(|| format!("connecting to {}", redact(&url)))?;
+    db::migrate(&db).await.context("migrating the database")?;
+    let seeded = if config.seed_demo {
+        seed::seed_if_empty(&db, config.seed_customers).await?
+    } else {
+        false
+    };
+    let keys = TokenKeys::from_config(config)?;
+    Ok((Services { db, keys }, seeded))
+}
+
+/// A server listening in the background.
+pub struct RunningServer {
+    /// The address it listens on (the real port when the configured one was 0).
+    pub addr: SocketAddr,
+    pub services: Services,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets in-flight requests finish, and waits for the server.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.handle.await??;
+        Ok(())
+    }
+
+    /// Waits until the server stops by itself.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.handle.await??;
+        Ok(())
+    }
+}
+
+/// Prepares the services and serves the API on `config.listen` in the background.
+pub async fn run(config: Config) -> anyhow::Result<RunningServer> {
+    let (services, _) = prepare(&config).await?;
+    serve(config, services).await
+}
+
+/// Serves the API with services already prepared.
+pub async fn serve(config: Config, services: Services) -> anyhow::Result<RunningServer> {
+    let ctx = AppContext {
+        db: services.db.clone(),
+        keys: services.keys.clone(),
+    };
+    let schema = graphql::build_schema(
+        Some(ctx.clone()),
+        Limits {
+            max_depth: config.max_query_depth,
+            max_complexity: config.max_query_complexity,
+        },
+    );
+    let state = HttpState {
+        schema,
+        ctx,
+        db: services.db.clone(),
+    };
+    let router = http::router(state, config.max_body_bytes);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(RunningServer {
+        addr,
+        services,
+        shutdown: Some(tx),
+        handle,
+    })
+}
+
+/// The URL with any password replaced, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,148 @@
+//! Typed configuration, read once from flags and environment variables (a flag wins over
+//! its variable) and passed down; nothing reads the environment after start-up.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The command line of the `cosell` binary.
+#[derive(Debug, Parser)]
+#[command(name = "cosell", version, about = "GraphQL API server for co-selling")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What the binary does; `serve` when none is given.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Fill the demo data (only into an empty database) and exit.
+    Seed,
+    /// Print a signed token for a user, for local use.
+    Token {
+        /// The user's email address.
+        #[arg(long)]
+        user: String,
+        /// Lifetime of the token in hours.
+        #[arg(long, default_value_t = 24 * 30)]
+        hours: i64,
+    },
+    /// Print the GraphQL schema (SDL) and exit.
+    Schema,
+}
+
+/// Output format of the logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line, for log collectors.
+    Json,
+    /// Human-readable lines.
+    Pretty,
+}
+
+/// Every setting of the server.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "COSELL_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+    /// Folder for the SQLite file, the generated JWT secret and the `.eml` outbox.
+    #[arg(long, env = "COSELL_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+    /// Database URL: `sqlite://path?mode=rwc` or `postgres://...`; defaults to
+    /// `cosell.db` in the data folder.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Maximum database connections in the pool.
+    #[arg(
+        long,
+        env = "COSELL_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub db_max_connections: u32,
+    /// HS256 secret for tokens; when neither this nor a public key is set, a secret is
+    /// generated once and kept in the data folder.
+    #[arg(long, env = "COSELL_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM file with an RS256 public key of an external identity provider; tokens are then
+    /// verified with it and `cosell token` cannot mint any.
+    #[arg(long, env = "COSELL_JWT_PUBLIC_KEY_FILE", global = true)]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// Expected `iss` claim, checked when set.
+    #[arg(long, env = "COSELL_JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+    /// Expected `aud` claim, checked when set.
+    #[arg(long, env = "COSELL_JWT_AUDIENCE", global = true)]
+    pub jwt_audience: Option<String>,
+    /// Fill the demo data on start when the database is empty.
+    #[arg(long, env = "COSELL_SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub seed_demo: bool,
+    /// Number of generated demo customers (besides the named ones).
+    #[arg(
+        long,
+        env = "COSELL_SEED_CUSTOMERS",
+        default_value_t = 120,
+        global = true
+    )]
+    pub seed_customers: u32,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "COSELL_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+    /// Deepest accepted query (the standard introspection query needs 13).
+    #[arg(
+        long,
+        env = "COSELL_MAX_QUERY_DEPTH",
+        default_value_t = 16,
+        global = true
+    )]
+    pub max_query_depth: usize,
+    /// Largest accepted query complexity (one per field, list fields times their page).
+    #[arg(
+        long,
+        env = "COSELL_MAX_QUERY_COMPLEXITY",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub max_query_complexity: usize,
+    /// Log format.
+    #[arg(long, env = "COSELL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+    /// Log filter in `tracing` syntax.
+    #[arg(
+        long,
+        env = "RUST_LOG",
+        default_value = "info,sqlx=warn,sea_orm=warn",
+        global = true
+    )]
+    pub log_filter: String,
+}
+
+impl Config {
+    /// The database URL in force: the configured one, or the SQLite file in the data folder.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("cosell.db").display()
+            ),
+        }
+    }
+
+    /// A configuration with every default, for tests and tools.
+    pub fn defaults() -> Self {
+        Cli::parse_from(["cosell"]).config
+    }
+}

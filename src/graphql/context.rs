@@ -1,0 +1,66 @@
+//! What resolvers reach through the context: the shared services and the request's
+//! session (its bearer token, checked once, on first use).
+use async_graphql::Context;
+use sea_orm::DatabaseConnection;
+use tokio::sync::OnceCell;
+
+use crate::auth::TokenKeys;
+use crate::domain::Viewer;
+use crate::error::{AppError, GqlResult};
+use crate::service::session;
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppContext {
+    pub db: DatabaseConnection,
+    pub keys: TokenKeys,
+}
+
+/// One request's (or one WebSocket's) credentials.
+pub struct Session {
+    token: Option<String>,
+    viewer: OnceCell<Result<Viewer, String>>,
+}
+
+impl Session {
+    pub fn new(token: Option<String>) -> Self {
+        Session {
+            token,
+            viewer: OnceCell::new(),
+        }
+    }
+}
+
+pub fn app<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AppContext> {
+    ctx.data::<AppContext>().map_err(|_| {
+        AppError::Internal(anyhow::anyhow!("schema built without context")).into_graphql()
+    })
+}
+
+/// The signed-in viewer, or `UNAUTHENTICATED`. Everything but the schema itself needs one.
+pub async fn viewer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Viewer> {
+    let app = app(ctx)?;
+    let session = ctx
+        .data::<Session>()
+        .map_err(|_| AppError::Unauthenticated("no session".into()).into_graphql())?;
+    let result = session
+        .viewer
+        .get_or_init(|| async {
+            let Some(token) = session.token.as_deref() else {
+                return Err("no bearer token".to_owned());
+            };
+            match session::authenticate(&app.db, &app.keys, token).await {
+                Ok(v) => Ok(v),
+                Err(AppError::Unauthenticated(why)) => Err(why),
+                Err(other) => {
+                    tracing::error!(error = ?other, "authentication failed");
+                    Err("authentication failed".to_owned())
+                }
+            }
+        })
+        .await;
+    result
+        .as_ref()
+        .map_err(|why| AppError::Unauthenticated(why.clone()))
+        .gql()
+}

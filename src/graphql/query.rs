@@ -1,0 +1,186 @@
+//! The query root.
+use async_graphql::{Context, ID, Object};
+
+use super::connection::{Conn, connection, page_args};
+use super::context::{app, viewer};
+use super::ids::{self, Kind};
+use super::types::{Customer, Node, Organization, Solution, SolutionKind, Tenant, User, Viewer};
+use crate::error::{AppError, GqlResult, UserError};
+use crate::service::{customers, directory};
+use crate::store::directory::SolutionScope;
+
+pub struct Query;
+
+/// The most ids `nodes(ids:)` takes at once.
+const MAX_NODES: usize = 100;
+
+async fn resolve_node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Node>> {
+    let v = viewer(ctx).await?;
+    let db = &app(ctx)?.db;
+    let Some((kind, uuid)) = ids::decode(id) else {
+        return Ok(None);
+    };
+    Ok(match kind {
+        Kind::Organization => directory::organization(db, uuid)
+            .await
+            .gql()?
+            .map(|o| Node::Organization(Organization(o))),
+        Kind::Tenant => directory::tenant(db, v, uuid)
+            .await
+            .gql()?
+            .map(|t| Node::Tenant(Tenant(t))),
+        Kind::User => directory::user(db, v, uuid)
+            .await
+            .gql()?
+            .map(|u| Node::User(User(u))),
+        Kind::Customer => customers::get(db, uuid)
+            .await
+            .gql()?
+            .map(|c| Node::Customer(Customer(c))),
+        Kind::Solution => directory::solution(db, v, uuid)
+            .await
+            .gql()?
+            .map(|s| Node::Solution(Solution(s))),
+    })
+}
+
+#[Object]
+impl Query {
+    /// The signed-in user, its roles, tenant and organization.
+    async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Viewer> {
+        let v = viewer(ctx).await?;
+        let (user, tenant, organization) =
+            directory::viewer_profile(&app(ctx)?.db, v).await.gql()?;
+        Ok(Viewer {
+            user,
+            tenant,
+            organization,
+        })
+    }
+
+    /// Any object by its global id; `null` when it does not exist or the viewer may not
+    /// see it (the two are indistinguishable).
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+        resolve_node(ctx, &id).await
+    }
+
+    /// Several objects by global id, in the order asked; `null` for each one that does
+    /// not exist or is not visible. At most 100 ids.
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(validator(max_items = 100))] ids: Vec<ID>,
+    ) -> async_graphql::Result<Vec<Option<Node>>> {
+        let mut out = Vec::with_capacity(ids.len().min(MAX_NODES));
+        for id in ids.iter().take(MAX_NODES) {
+            out.push(resolve_node(ctx, id).await?);
+        }
+        Ok(out)
+    }
+
+    /// An organization's public profile.
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Organization>> {
+        viewer(ctx).await?;
+        let Some(uuid) = ids::decode_as(&id, Kind::Organization) else {
+            return Ok(None);
+        };
+        Ok(directory::organization(&app(ctx)?.db, uuid)
+            .await
+            .gql()?
+            .map(Organization))
+    }
+
+    /// A customer by id.
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Customer>> {
+        viewer(ctx).await?;
+        let Some(uuid) = ids::decode_as(&id, Kind::Customer) else {
+            return Ok(None);
+        };
+        Ok(customers::get(&app(ctx)?.db, uuid)
+            .await
+            .gql()?
+            .map(Customer))
+    }
+
+    /// The "Invite partner" picker: co-sell-ready partners other than the viewer's own
+    /// organization, by name prefix or words (case and accents ignored), best match first.
+    async fn partners(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(validator(max_length = 200))] search: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<Organization>> {
+        let v = viewer(ctx).await?;
+        let args = page_args(first, after).map_err(user_error)?;
+        let page = directory::partners(&app(ctx)?.db, v, search.as_deref(), &args)
+            .await
+            .gql()?;
+        Ok(connection(page, Organization))
+    }
+
+    /// The solution catalog: the viewer's own solutions and other organizations'
+    /// co-sell-ready ones, by name, narrowed by kind (relative to the viewer).
+    async fn solutions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(validator(max_length = 200))] search: Option<String>,
+        kind: Option<SolutionKind>,
+        co_sell_ready: Option<bool>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<Solution>> {
+        let v = viewer(ctx).await?;
+        let args = page_args(first, after).map_err(user_error)?;
+        let scope = kind.map(|k| match k {
+            SolutionKind::Own => SolutionScope::Own,
+            SolutionKind::Microsoft => SolutionScope::Microsoft,
+            SolutionKind::ThirdParty => SolutionScope::ThirdParty,
+        });
+        let page = directory::solutions(
+            &app(ctx)?.db,
+            v,
+            search.as_deref(),
+            scope,
+            co_sell_ready,
+            &args,
+        )
+        .await
+        .gql()?;
+        Ok(connection(page, Solution))
+    }
+
+    /// The customer picker: by name prefix or words, case and accents ignored, narrowed
+    /// by country and city; the whole name first, then names that start with the search,
+    /// then names that contain its words.
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(validator(max_length = 200))] search: Option<String>,
+        #[graphql(validator(max_length = 2))] country: Option<String>,
+        #[graphql(validator(max_length = 200))] city: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Conn<Customer>> {
+        viewer(ctx).await?;
+        let args = page_args(first, after).map_err(user_error)?;
+        let page = customers::search(
+            &app(ctx)?.db,
+            search.as_deref(),
+            country.as_deref(),
+            city.as_deref(),
+            &args,
+        )
+        .await
+        .gql()?;
+        Ok(connection(page, Customer))
+    }
+}
+
+fn user_error(e: UserError) -> async_graphql::Error {
+    AppError::from(e).into_graphql()
+}

@@ -1,0 +1,63 @@
+//! The HTTP surface, and the only module that imports axum: `/graphql` (POST, GET, and
+//! the GraphiQL page), its assets, `/healthz`, `/readyz`, and the layers around them
+//! (body limit, one log line per request).
+mod assets;
+mod graphql;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use sea_orm::DatabaseConnection;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::graphql::{AppContext, AppSchema};
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct HttpState {
+    pub schema: AppSchema,
+    pub ctx: AppContext,
+    pub db: DatabaseConnection,
+}
+
+/// The router with every route and layer.
+pub fn router(state: HttpState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route(
+            "/graphql",
+            get(graphql::get_graphql).post(graphql::post_graphql),
+        )
+        .route("/graphql/assets/{file}", get(assets::serve))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                .on_failure(DefaultOnFailure::new().level(Level::WARN)),
+        )
+}
+
+/// The process is up.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The database answers (within two seconds).
+async fn readyz(State(state): State<HttpState>) -> (StatusCode, &'static str) {
+    let ping = tokio::time::timeout(Duration::from_secs(2), crate::db::ping(&state.db)).await;
+    match ping {
+        Ok(true) => (StatusCode::OK, "ready"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+    }
+}

@@ -1,0 +1,9 @@
+//! Queries that several services share: ranked text search and keyset pages.
+pub mod customers;
+pub mod directory;
+pub mod page;
+pub mod search;
+pub mod sql;
+
+pub use page::{KeyCursor, Page, PageArgs};
+pub use sql::Sql;
