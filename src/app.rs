@@ -84,11 +84,7 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
             max_complexity: config.max_query_complexity,
         },
     );
-    let state = HttpState {
-        schema,
-        ctx,
-        db: services.db.clone(),
-    };
+    let state = HttpState { schema, ctx };
     let router = http::router(state, config.max_body_bytes);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -132,7 +132,17 @@ const ORGS: &[OrgSeed] = &[
 
 /// Named customers: several look-alike entities in Berlin, and accented names.
 /// (name, line 1, city, postal code, country, D-U-N-S, website)
-const CUSTOMERS: &[(&str, &str, &str, &str, &str, Option<&str>, Option<&str>)] = &[
+type CustomerSeed = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+const CUSTOMERS: &[CustomerSeed] = &[
     (
         "Müller GmbH",
         "Friedrichstraße 10",

@@ -16,6 +16,13 @@ pub struct AppContext {
     pub keys: TokenKeys,
 }
 
+impl AppContext {
+    /// Whether the database answers.
+    pub async fn database_ready(&self) -> bool {
+        crate::db::ping(&self.db).await
+    }
+}
+
 /// One request's (or one WebSocket's) credentials.
 pub struct Session {
     token: Option<String>,

@@ -10,7 +10,6 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use sea_orm::DatabaseConnection;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -22,7 +21,6 @@ use crate::graphql::{AppContext, AppSchema};
 pub struct HttpState {
     pub schema: AppSchema,
     pub ctx: AppContext,
-    pub db: DatabaseConnection,
 }
 
 /// The router with every route and layer.
@@ -55,7 +53,7 @@ async fn healthz() -> &'static str {
 
 /// The database answers (within two seconds).
 async fn readyz(State(state): State<HttpState>) -> (StatusCode, &'static str) {
-    let ping = tokio::time::timeout(Duration::from_secs(2), crate::db::ping(&state.db)).await;
+    let ping = tokio::time::timeout(Duration::from_secs(2), state.ctx.database_ready()).await;
     match ping {
         Ok(true) => (StatusCode::OK, "ready"),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),

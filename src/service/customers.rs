@@ -122,15 +122,15 @@ pub async fn create(
     };
 
     let txn = begin_write(db).await?;
-    if let Some(d) = &duns {
-        if store::find_by_duns(&txn, d.as_str()).await?.is_some() {
-            return Err(UserError::new(
-                UserErrorCode::BadUserInput,
-                format!("a customer with D-U-N-S {} already exists", d.as_str()),
-                &["input", "duns"],
-            )
-            .into());
-        }
+    if let Some(d) = &duns
+        && store::find_by_duns(&txn, d.as_str()).await?.is_some()
+    {
+        return Err(UserError::new(
+            UserErrorCode::BadUserInput,
+            format!("a customer with D-U-N-S {} already exists", d.as_str()),
+            &["input", "duns"],
+        )
+        .into());
     }
     let row = customers::Model {
         id: Uuid::now_v7(),

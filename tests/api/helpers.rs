@@ -1,0 +1,232 @@
+//! `TestApp`: the real server on a random port with a fresh database, and a GraphQL client.
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cosell::app::RunningServer;
+use cosell::config::Config;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const TEST_SECRET: &str = "test-secret-0123456789abcdef";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs a test body on both databases: `db_test!(name, |app| async move { ... })` makes
+/// `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($app: $crate::helpers::TestApp) {
+                $body.await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::helpers::run(body, $crate::helpers::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::helpers::run(body, $crate::helpers::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+/// Starts an app on `backend`, runs `body`, then stops it and drops its database.
+pub async fn run<F, Fut>(body: F, backend: Backend)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let cleanup = app.cleanup.clone();
+    body(app).await;
+    cleanup.run().await;
+}
+
+/// The PostgreSQL server URL tests create their databases on: `TEST_DATABASE_URL`, or the
+/// local default when it answers. `None` means PostgreSQL tests are skipped, which
+/// `COSELL_REQUIRE_POSTGRES=1` (set by `.ci/run`) turns into a failure.
+async fn postgres_admin_url() -> Option<String> {
+    let url = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let reachable = tokio::time::timeout(Duration::from_secs(3), Database::connect(url.as_str()))
+        .await
+        .ok()
+        .and_then(Result::ok);
+    match reachable {
+        Some(conn) => {
+            let _ = conn.close().await;
+            Some(url)
+        }
+        None => {
+            let required = std::env::var("COSELL_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+            assert!(
+                !required,
+                "PostgreSQL at {url} is required but does not answer"
+            );
+            eprintln!("PostgreSQL at {url} does not answer: skipping the PostgreSQL variant");
+            None
+        }
+    }
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    let mut u = url::Url::parse(url).expect("TEST_DATABASE_URL is a URL");
+    u.set_path(&format!("/{db}"));
+    u.to_string()
+}
+
+/// What to undo after a test: its PostgreSQL database, or its SQLite folder.
+#[derive(Clone)]
+pub struct Cleanup {
+    pg: Option<(String, String)>,
+    dir: PathBuf,
+}
+
+impl Cleanup {
+    async fn run(self) {
+        if let Some((admin, name)) = self.pg
+            && let Ok(conn) = Database::connect(admin.as_str()).await
+        {
+            let _ = conn
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+            let _ = conn.close().await;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub server: RunningServer,
+    pub config: Config,
+    cleanup: Cleanup,
+}
+
+impl TestApp {
+    /// A fresh app with the demo data; `None` when PostgreSQL is wanted but not there.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let run_id = Uuid::new_v4().simple().to_string();
+        let dir = std::env::temp_dir().join(format!("cosell-test-{run_id}"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let mut config = Config::defaults();
+        config.listen = "127.0.0.1:0".parse().expect("address");
+        config.data_dir = dir.clone();
+        config.jwt_secret = Some(TEST_SECRET.into());
+        config.jwt_public_key_file = None;
+        config.jwt_issuer = None;
+        config.jwt_audience = None;
+        config.seed_demo = true;
+        config.seed_customers = 40;
+        config.db_max_connections = 8;
+        let mut cleanup = Cleanup { pg: None, dir };
+        config.database_url = Some(match backend {
+            Backend::Sqlite => format!(
+                "sqlite://{}?mode=rwc",
+                cleanup.dir.join("test.db").display()
+            ),
+            Backend::Postgres => {
+                let admin = postgres_admin_url().await?;
+                let name = format!("cosell_test_{run_id}");
+                let conn = Database::connect(admin.as_str()).await.expect("postgres");
+                conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
+                let _ = conn.close().await;
+                let url = with_database(&admin, &name);
+                cleanup.pg = Some((admin, name));
+                url
+            }
+        });
+        let server = cosell::run(config.clone()).await.expect("server starts");
+        let db = server.services.db.clone();
+        Some(TestApp {
+            base: format!("http://{}", server.addr),
+            http: reqwest::Client::new(),
+            db,
+            server,
+            config,
+            cleanup,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A token for the demo user with this email, signing in through its own tenant.
+    pub async fn token(&self, email: &str) -> String {
+        let user = cosell::store::directory::user_by_email(&self.db, email)
+            .await
+            .expect("db")
+            .unwrap_or_else(|| panic!("no demo user {email}"));
+        self.server
+            .services
+            .keys
+            .mint(user.id, user.tenant_id, 1)
+            .expect("mint")
+    }
+
+    /// POSTs a GraphQL request and returns the JSON response.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request");
+        assert!(resp.status().is_success(), "status {}", resp.status());
+        resp.json().await.expect("json body")
+    }
+
+    /// As [`TestApp::gql`], with the token of `email`; panics on any top-level error.
+    pub async fn gql_as(&self, email: &str, query: &str, variables: Value) -> Value {
+        let token = self.token(email).await;
+        let v = self.gql(Some(&token), query, variables).await;
+        assert!(v.get("errors").is_none(), "unexpected errors: {v}");
+        v["data"].clone()
+    }
+
+    /// The number of rows in `table`.
+    pub async fn count(&self, table: &str) -> i64 {
+        let backend = self.db.get_database_backend();
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                backend,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count")
+            .expect("a row");
+        row.try_get::<i64>("", "n").expect("n")
+    }
+}
+
+/// The `extensions.code` of the first top-level error.
+pub fn error_code(v: &Value) -> &str {
+    v["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("<none>")
+}

@@ -1,0 +1,210 @@
+//! The HTTP surface: GraphiQL offline, health and readiness, GET and POST rules, and
+//! error codes for what fails before any resolver runs.
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::helpers::error_code;
+
+db_test!(graphiql_is_served_with_no_external_url, |app| async move {
+    let resp = app
+        .http
+        .get(app.url("/graphql"))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/html")
+    );
+    let page = resp.text().await.expect("text");
+    assert!(page.contains("GraphiQL"));
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "external URL in the page"
+    );
+    // Every asset the page loads is served by the server itself, with its type.
+    let assets: Vec<&str> = page
+        .split(['"', '\''])
+        .filter(|s| s.starts_with("/graphql/assets/"))
+        .collect();
+    assert!(assets.len() >= 5, "{assets:?}");
+    for path in assets {
+        let r = app.http.get(app.url(path)).send().await.expect("asset");
+        assert_eq!(r.status(), 200, "{path}");
+        let ty = r.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .to_owned();
+        assert!(
+            ty.starts_with("text/css") || ty.starts_with("text/javascript"),
+            "{path}: {ty}"
+        );
+        assert!(r.bytes().await.expect("body").len() > 1000, "{path}");
+    }
+    let missing = app
+        .http
+        .get(app.url("/graphql/assets/nope.js"))
+        .send()
+        .await
+        .expect("404");
+    assert_eq!(missing.status(), 404);
+});
+
+db_test!(health_and_readiness_answer, |app| async move {
+    for path in ["/healthz", "/readyz"] {
+        let r = app.http.get(app.url(path)).send().await.expect("probe");
+        assert_eq!(r.status(), 200, "{path}");
+    }
+});
+
+db_test!(get_runs_queries_but_never_mutations, |app| async move {
+    let token = app.token("anna@contoso.example").await;
+    let r = app
+        .http
+        .get(app.url("/graphql"))
+        .query(&[("query", "{ viewer { user { email } } }")])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["data"]["viewer"]["user"]["email"], "anna@contoso.example");
+
+    let before = app.count("customers").await;
+    let r = app
+        .http
+        .get(app.url("/graphql"))
+        .query(&[(
+            "query",
+            "mutation { createCustomer(input: {name: \"Via GET\", addressLine1: \"1\", city: \"Paris\", country: \"FR\"}) { customer { id } } }",
+        )])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "POST");
+    assert_eq!(app.count("customers").await, before);
+});
+
+db_test!(form_posts_are_refused, |app| async move {
+    let before = app.count("customers").await;
+    let token = app.token("anna@contoso.example").await;
+    for ty in [
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+    ] {
+        let r = app
+            .http
+            .post(app.url("/graphql"))
+            .header("content-type", ty)
+            .bearer_auth(&token)
+            .body(r#"{"query":"mutation { createCustomer(input: {name: \"CSRF\", addressLine1: \"1\", city: \"Paris\", country: \"FR\"}) { customer { id } } }"}"#)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 415, "{ty}");
+    }
+    assert_eq!(app.count("customers").await, before);
+});
+
+db_test!(every_error_carries_a_code, |app| async move {
+    let token = app.token("anna@contoso.example").await;
+    // Twenty levels of organization -> tenants: deeper than the depth limit.
+    let too_deep = format!(
+        "{{ viewer {{ user {}name{} }} }}",
+        "organization { tenants { ".repeat(10),
+        " } }".repeat(10)
+    );
+    let cases: [(&str, &str); 5] = [
+        ("{ viewer { ", "GRAPHQL_PARSE_FAILED"),
+        ("{ viewer { nope } }", "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "{ customers(first: \"ten\") { totalCount } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (&too_deep, "QUERY_TOO_COMPLEX"),
+        ("{ viewer { user { id } } }", ""),
+    ];
+    for (q, code) in cases {
+        let v = app.gql(Some(&token), q, json!({})).await;
+        if code.is_empty() {
+            assert!(v.get("errors").is_none(), "{v}");
+        } else {
+            assert_eq!(error_code(&v), code, "{q}: {v}");
+        }
+    }
+    // A variable of the wrong type is a validation failure, coded too.
+    let v = app
+        .gql(
+            Some(&token),
+            "query($n: Int) { customers(first: $n) { totalCount } }",
+            json!({ "n": "x" }),
+        )
+        .await;
+    assert_eq!(error_code(&v), "GRAPHQL_VALIDATION_FAILED", "{v}");
+});
+
+db_test!(
+    the_standard_introspection_query_passes_the_limits,
+    |app| async move {
+        let v = app.gql(None, INTROSPECTION, json!({})).await;
+        assert!(v.get("errors").is_none(), "{v}");
+        assert!(
+            v["data"]["__schema"]["types"]
+                .as_array()
+                .is_some_and(|t| t.len() > 20)
+        );
+    }
+);
+
+db_test!(
+    oversized_bodies_are_refused_before_parsing,
+    |app| async move {
+        let huge = "x".repeat(app.config.max_body_bytes + 1);
+        let r = app
+            .http
+            .post(app.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(format!(
+                r#"{{"query":"{{ __typename }}","variables":{{"pad":"{huge}"}}}}"#
+            ))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 413);
+    }
+);
+
+/// The introspection query GraphiQL sends.
+const INTROSPECTION: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) {
+    name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
+  }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name } } } } } } }
+}
+"#;
