@@ -317,6 +317,7 @@ pub async fn seed_if_empty(
                 tenant_id: tenant_ids[*tenant],
                 name: (*name).into(),
                 email: format!("{local}@{}", org.domain),
+                phone: Some(demo_phone(&format!("{local}@{}", org.domain))),
                 roles: (*roles).into(),
                 locale: None,
                 notifications_enabled: true,
@@ -364,6 +365,12 @@ pub async fn seed_if_empty(
     }
     txn.commit().await?;
     Ok(true)
+}
+
+/// A stable, valid-looking phone number for a demo email.
+pub fn demo_phone(email: &str) -> String {
+    let n = email.bytes().fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b)));
+    format!("+1 425 555 {:04}", n % 10_000)
 }
 
 fn customer(

@@ -18,6 +18,9 @@ pub struct Model {
     pub deal_name: String,
     /// Normalized deal name for search.
     pub deal_name_norm: String,
+    /// Deal name, notes and CRM ID, normalized: what list search looks through.
+    #[sea_orm(column_type = "Text")]
+    pub search_norm: String,
     /// Money in ten-thousandths of the currency unit.
     pub value_e4: Option<i64>,
     /// ISO 4217 currency code of `value_e4`.

@@ -15,6 +15,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub email: String,
     /// Comma-separated role names.
+    /// Phone in international form; used when the user joins a team by itself.
+    pub phone: Option<String>,
     pub roles: String,
     /// Preferred BCP 47 language tag, if any.
     pub locale: Option<String>,

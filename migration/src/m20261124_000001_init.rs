@@ -92,6 +92,7 @@ impl MigrationTrait for Migration {
                 .col(uuid("tenant_id"))
                 .col(string("name"))
                 .col(string_uniq("email"))
+                .col(string_null("phone"))
                 .col(string("roles"))
                 .col(string_len_null("locale", 35))
                 .col(boolean("notifications_enabled"))
@@ -203,6 +204,8 @@ impl MigrationTrait for Migration {
                 .col(string_len("stage", 10))
                 .col(string("deal_name"))
                 .col(norm("deal_name_norm", pg))
+                // Deal name, notes and CRM ID, normalized: what list search looks through.
+                .col(text("search_norm"))
                 // Money in ten-thousandths of the currency unit: exact, sortable, and the
                 // same on both databases (ISO 4217 has no currency with more minor units).
                 .col(big_integer_null("value_e4"))

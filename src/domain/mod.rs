@@ -1,5 +1,8 @@
 //! The rules of co-selling, as plain functions and value types: no database, GraphQL,
 //! HTTP or async code lives here, so every rule can be unit-tested in microseconds.
+pub mod access;
+pub mod deal;
+pub mod invite;
 pub mod principal;
 pub mod text;
 pub mod values;

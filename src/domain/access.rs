@@ -1,0 +1,204 @@
+//! What a viewer may see and do: opportunity visibility, and the actions offered on an
+//! opportunity, derived from the transition table and the invitation table.
+use super::deal::{Action, DealType, Direction, Stage, transition};
+use super::invite::{InviteCase, may_invite};
+use super::principal::{OrgKind, Viewer};
+
+/// Whether `viewer` sees (and may work) an opportunity of `owner` whose team lists
+/// `team_emails` (lower case): admins see their organization's, users their team's.
+pub fn sees_opportunity(viewer: &Viewer, owner: uuid::Uuid, team_emails: &[String]) -> bool {
+    viewer.organization_id == owner
+        && (viewer.sees_whole_organization() || team_emails.iter().any(|e| *e == viewer.email))
+}
+
+/// The actions a front end may offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Offer {
+    Accept,
+    Decline,
+    Update,
+    AddTeamMember,
+    UpdateTeamMember,
+    RemoveTeamMember,
+    AddSolution,
+    RemoveSolution,
+    MarkWon,
+    MarkLost,
+    InviteMicrosoft,
+    InvitePartner,
+}
+
+/// What `available_actions` looks at, for an opportunity the viewer sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OfferCase {
+    pub stage: Stage,
+    pub direction: Direction,
+    pub deal_type: DealType,
+    pub viewer_kind: OrgKind,
+    /// The response window of a received invitation is still open.
+    pub window_open: bool,
+    pub team_size: usize,
+    pub solution_count: usize,
+    pub microsoft_holds_open_place: bool,
+    pub contact_consented: bool,
+}
+
+/// The actions the viewer may take now, derived from [`transition`] and [`may_invite`],
+/// so the API and the rules never disagree.
+pub fn available_actions(c: OfferCase) -> Vec<Offer> {
+    let can = |a: Action| transition(c.stage, a).is_ok();
+    let mut out = Vec::new();
+    if can(Action::Accept) && c.window_open {
+        out.push(Offer::Accept);
+    }
+    if can(Action::Decline) && c.window_open {
+        out.push(Offer::Decline);
+    }
+    if can(Action::Update) {
+        out.push(Offer::Update);
+    }
+    if can(Action::AddTeamMember) {
+        out.push(Offer::AddTeamMember);
+    }
+    if can(Action::UpdateTeamMember) {
+        out.push(Offer::UpdateTeamMember);
+    }
+    if can(Action::RemoveTeamMember) && c.team_size > 1 {
+        out.push(Offer::RemoveTeamMember);
+    }
+    if can(Action::AddSolution) {
+        out.push(Offer::AddSolution);
+    }
+    if can(Action::RemoveSolution) && c.solution_count > 1 {
+        out.push(Offer::RemoveSolution);
+    }
+    if can(Action::MarkWon) {
+        out.push(Offer::MarkWon);
+    }
+    if can(Action::MarkLost) {
+        out.push(Offer::MarkLost);
+    }
+    if can(Action::Invite) {
+        let base = InviteCase {
+            deal_type: c.deal_type,
+            inviter_direction: c.direction,
+            invitee_kind: OrgKind::Microsoft,
+            invitee_is_inviter: c.viewer_kind == OrgKind::Microsoft,
+            invitee_holds_open_place: c.microsoft_holds_open_place,
+            contact_consented: c.contact_consented,
+        };
+        if may_invite(base).is_ok() {
+            out.push(Offer::InviteMicrosoft);
+        }
+        let partner = InviteCase {
+            invitee_kind: OrgKind::Partner,
+            invitee_is_inviter: false,
+            invitee_holds_open_place: false,
+            ..base
+        };
+        if may_invite(partner).is_ok() {
+            out.push(Offer::InvitePartner);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Role;
+    use uuid::Uuid;
+
+    fn viewer(roles: Vec<Role>) -> Viewer {
+        Viewer {
+            user_id: Uuid::nil(),
+            email: "ana@p.example".into(),
+            organization_id: Uuid::from_u128(1),
+            organization_kind: OrgKind::Partner,
+            tenant_id: Uuid::nil(),
+            roles,
+        }
+    }
+
+    #[test]
+    fn admins_see_their_organizations_opportunities_users_their_teams() {
+        let own = Uuid::from_u128(1);
+        let other = Uuid::from_u128(2);
+        let admin = viewer(vec![Role::ReferralAdmin]);
+        let user = viewer(vec![Role::ReferralUser]);
+        let team = vec!["ana@p.example".to_owned()];
+        assert!(sees_opportunity(&admin, own, &[]));
+        assert!(!sees_opportunity(&admin, other, &team));
+        assert!(!sees_opportunity(&user, own, &[]));
+        assert!(sees_opportunity(&user, own, &team));
+        assert!(!sees_opportunity(&user, other, &team));
+    }
+
+    fn case(stage: Stage) -> OfferCase {
+        OfferCase {
+            stage,
+            direction: Direction::Outbound,
+            deal_type: DealType::Private,
+            viewer_kind: OrgKind::Partner,
+            window_open: true,
+            team_size: 2,
+            solution_count: 2,
+            microsoft_holds_open_place: false,
+            contact_consented: true,
+        }
+    }
+
+    #[test]
+    fn offers_follow_the_transition_table() {
+        for stage in Stage::ALL {
+            let offers = available_actions(case(stage));
+            if stage.is_terminal() {
+                assert!(offers.is_empty(), "{stage}");
+            }
+        }
+        assert_eq!(
+            available_actions(case(Stage::Received)),
+            vec![Offer::Accept, Offer::Decline]
+        );
+        let accepted = available_actions(case(Stage::Accepted));
+        assert!(accepted.contains(&Offer::MarkWon) && accepted.contains(&Offer::InviteMicrosoft));
+        assert!(!accepted.contains(&Offer::Accept));
+    }
+
+    #[test]
+    fn no_answer_after_the_window() {
+        let mut c = case(Stage::Received);
+        c.window_open = false;
+        assert!(available_actions(c).is_empty());
+    }
+
+    #[test]
+    fn the_last_team_member_and_solution_stay() {
+        let mut c = case(Stage::Accepted);
+        c.team_size = 1;
+        c.solution_count = 1;
+        let offers = available_actions(c);
+        assert!(!offers.contains(&Offer::RemoveTeamMember));
+        assert!(!offers.contains(&Offer::RemoveSolution));
+        assert!(offers.contains(&Offer::AddTeamMember));
+    }
+
+    #[test]
+    fn invite_offers_follow_the_invitation_table() {
+        let mut c = case(Stage::Accepted);
+        c.direction = Direction::Inbound;
+        c.deal_type = DealType::CoSell;
+        let offers = available_actions(c);
+        assert!(!offers.contains(&Offer::InviteMicrosoft) && !offers.contains(&Offer::InvitePartner));
+        c.deal_type = DealType::PartnerToPartner;
+        let offers = available_actions(c);
+        assert!(offers.contains(&Offer::InviteMicrosoft) && !offers.contains(&Offer::InvitePartner));
+        c.contact_consented = false;
+        assert!(!available_actions(c).contains(&Offer::InviteMicrosoft));
+        let mut ms = case(Stage::Accepted);
+        ms.viewer_kind = OrgKind::Microsoft;
+        ms.deal_type = DealType::CoSell;
+        let offers = available_actions(ms);
+        assert!(!offers.contains(&Offer::InviteMicrosoft) && offers.contains(&Offer::InvitePartner));
+    }
+}
