@@ -97,6 +97,14 @@ pub struct Config {
         global = true
     )]
     pub seed_customers: u32,
+    /// Days an invitee has to answer an invitation (Microsoft's decision window too).
+    #[arg(
+        long,
+        env = "COSELL_RESPONSE_WINDOW_DAYS",
+        default_value_t = 14,
+        global = true
+    )]
+    pub response_window_days: i64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "COSELL_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,

@@ -54,9 +54,50 @@ impl UserError {
         Self::new(UserErrorCode::BadUserInput, format!("{name} {why}"), field)
     }
 
+    /// A `BAD_USER_INPUT` for a field path built at run time.
+    pub fn invalid_at(field: Vec<String>, why: InvalidValue) -> Self {
+        let name = field.last().cloned().unwrap_or_else(|| "input".into());
+        UserError {
+            code: UserErrorCode::BadUserInput,
+            message: format!("{name} {why}"),
+            field,
+        }
+    }
+
+    /// Any code, for a field path built at run time.
+    pub fn at(code: UserErrorCode, message: impl Into<String>, field: Vec<String>) -> Self {
+        UserError {
+            code,
+            message: message.into(),
+            field,
+        }
+    }
+
     pub fn not_found(what: &str, field: &[&str]) -> Self {
         Self::new(UserErrorCode::NotFound, format!("{what} not found"), field)
     }
+}
+
+impl From<crate::domain::deal::InvalidTransition> for UserError {
+    fn from(e: crate::domain::deal::InvalidTransition) -> Self {
+        UserError::new(UserErrorCode::InvalidTransition, e.to_string(), &[])
+    }
+}
+
+impl From<crate::domain::deal::InvalidTransition> for AppError {
+    fn from(e: crate::domain::deal::InvalidTransition) -> Self {
+        AppError::User(vec![e.into()])
+    }
+}
+
+/// The one place where the invitation table's refusals get their codes.
+pub fn invite_refusal(e: crate::domain::invite::InviteRefusal, field: Vec<String>) -> UserError {
+    use crate::domain::invite::InviteRefusal as R;
+    let code = match e {
+        R::NotFromInbound => UserErrorCode::Forbidden,
+        R::SelfInvite | R::AlreadyParticipates | R::ConsentRequired => UserErrorCode::BadUserInput,
+    };
+    UserError::at(code, e.to_string(), field)
 }
 
 /// Codes of top-level errors (`extensions.code`).

@@ -369,7 +369,9 @@ pub async fn seed_if_empty(
 
 /// A stable, valid-looking phone number for a demo email.
 pub fn demo_phone(email: &str) -> String {
-    let n = email.bytes().fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b)));
+    let n = email
+        .bytes()
+        .fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b)));
     format!("+1 425 555 {:04}", n % 10_000)
 }
 

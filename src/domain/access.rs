@@ -189,16 +189,22 @@ mod tests {
         c.direction = Direction::Inbound;
         c.deal_type = DealType::CoSell;
         let offers = available_actions(c);
-        assert!(!offers.contains(&Offer::InviteMicrosoft) && !offers.contains(&Offer::InvitePartner));
+        assert!(
+            !offers.contains(&Offer::InviteMicrosoft) && !offers.contains(&Offer::InvitePartner)
+        );
         c.deal_type = DealType::PartnerToPartner;
         let offers = available_actions(c);
-        assert!(offers.contains(&Offer::InviteMicrosoft) && !offers.contains(&Offer::InvitePartner));
+        assert!(
+            offers.contains(&Offer::InviteMicrosoft) && !offers.contains(&Offer::InvitePartner)
+        );
         c.contact_consented = false;
         assert!(!available_actions(c).contains(&Offer::InviteMicrosoft));
         let mut ms = case(Stage::Accepted);
         ms.viewer_kind = OrgKind::Microsoft;
         ms.deal_type = DealType::CoSell;
         let offers = available_actions(ms);
-        assert!(!offers.contains(&Offer::InviteMicrosoft) && offers.contains(&Offer::InvitePartner));
+        assert!(
+            !offers.contains(&Offer::InviteMicrosoft) && offers.contains(&Offer::InvitePartner)
+        );
     }
 }

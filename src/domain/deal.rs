@@ -97,7 +97,11 @@ pub enum DealType {
 }
 
 impl DealType {
-    pub const ALL: [DealType; 3] = [DealType::Private, DealType::PartnerToPartner, DealType::CoSell];
+    pub const ALL: [DealType; 3] = [
+        DealType::Private,
+        DealType::PartnerToPartner,
+        DealType::CoSell,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -117,7 +121,7 @@ impl DealType {
 }
 
 /// Partner Center's codes for the help wanted from Microsoft.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum HelpWanted {
     None,
     WorkloadValueProposition,
@@ -344,7 +348,11 @@ mod tests {
                     (Stage::Accepted, _) => Some(Stage::Accepted),
                     _ => None,
                 };
-                assert_eq!(transition(stage, action).ok(), expected, "{stage} {action:?}");
+                assert_eq!(
+                    transition(stage, action).ok(),
+                    expected,
+                    "{stage} {action:?}"
+                );
             }
         }
     }

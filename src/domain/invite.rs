@@ -114,12 +114,21 @@ mod tests {
             (PartnerToPartner, Outbound, ms, Ok(CoSell)),
             (PartnerToPartner, Outbound, p, Ok(PartnerToPartner)),
             (PartnerToPartner, Inbound, ms, Ok(CoSell)),
-            (PartnerToPartner, Inbound, p, Err(InviteRefusal::NotFromInbound)),
+            (
+                PartnerToPartner,
+                Inbound,
+                p,
+                Err(InviteRefusal::NotFromInbound),
+            ),
             (Private, Inbound, p, Err(InviteRefusal::NotFromInbound)),
             (Private, Inbound, ms, Err(InviteRefusal::NotFromInbound)),
         ];
         for (dt, dir, kind, expected) in rows {
-            assert_eq!(may_invite(case(dt, dir, kind)), expected, "{dt:?} {dir:?} {kind:?}");
+            assert_eq!(
+                may_invite(case(dt, dir, kind)),
+                expected,
+                "{dt:?} {dir:?} {kind:?}"
+            );
         }
     }
 

@@ -2,6 +2,7 @@
 //! HTTP or async code lives here, so every rule can be unit-tested in microseconds.
 pub mod access;
 pub mod deal;
+pub mod event;
 pub mod invite;
 pub mod principal;
 pub mod text;

@@ -2,10 +2,36 @@
 //! on rows read inside it, writes, and commits; a refusal returns user errors and rolls
 //! back, so nothing is written.
 pub mod customers;
+pub mod deal_input;
+pub mod deals;
 pub mod directory;
+pub mod events;
+pub mod idempotency;
+pub mod opportunities;
 pub mod session;
 
+use sea_orm::DatabaseConnection;
+
+use crate::clock::Clock;
 use crate::error::{AppError, UserError};
+
+/// What the use cases need besides their input: the database, the clock, and the
+/// configured rules.
+#[derive(Clone)]
+pub struct Deps {
+    pub db: DatabaseConnection,
+    pub clock: Clock,
+    /// How long an invitee has to answer.
+    pub response_window: chrono::Duration,
+}
+
+/// A field path such as `["input", "team", "0", "email"]`.
+pub fn path(base: &[String], more: &[&str]) -> Vec<String> {
+    base.iter()
+        .cloned()
+        .chain(more.iter().map(|s| (*s).to_owned()))
+        .collect()
+}
 
 /// Collects the user errors of an input's fields, so one reply names every bad field.
 #[derive(Debug, Default)]
@@ -27,6 +53,25 @@ impl Checks {
                 None
             }
         }
+    }
+
+    /// As [`Checks::take`], for a field path built at run time (list indices).
+    pub fn take_at<T>(
+        &mut self,
+        field: Vec<String>,
+        parsed: Result<T, crate::domain::InvalidValue>,
+    ) -> Option<T> {
+        match parsed {
+            Ok(v) => Some(v),
+            Err(why) => {
+                self.errors.push(UserError::invalid_at(field, why));
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
     }
 
     pub fn push(&mut self, e: UserError) {

@@ -142,3 +142,11 @@ pub async fn solutions_of<C: ConnectionTrait>(
         .all(db)
         .await
 }
+
+/// The one Microsoft organization.
+pub async fn microsoft<C: ConnectionTrait>(db: &C) -> Result<Option<organizations::Model>, DbErr> {
+    organizations::Entity::find()
+        .filter(organizations::Column::Kind.eq("MICROSOFT"))
+        .one(db)
+        .await
+}

@@ -1,5 +1,6 @@
 //! Queries that several services share: ranked text search and keyset pages.
 pub mod customers;
+pub mod deals;
 pub mod directory;
 pub mod page;
 pub mod search;

@@ -1,0 +1,107 @@
+//! The kinds of events in the log, and who may see each.
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    DealCreated,
+    DealUpdated,
+    DealUpgraded,
+    InvitationSent,
+    InvitationAccepted,
+    InvitationDeclined,
+    InvitationExpiringSoon,
+    InvitationExpired,
+    DealWon,
+    DealLost,
+    TeamChanged,
+    SolutionsChanged,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 12] = [
+        EventKind::DealCreated,
+        EventKind::DealUpdated,
+        EventKind::DealUpgraded,
+        EventKind::InvitationSent,
+        EventKind::InvitationAccepted,
+        EventKind::InvitationDeclined,
+        EventKind::InvitationExpiringSoon,
+        EventKind::InvitationExpired,
+        EventKind::DealWon,
+        EventKind::DealLost,
+        EventKind::TeamChanged,
+        EventKind::SolutionsChanged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::DealCreated => "DEAL_CREATED",
+            EventKind::DealUpdated => "DEAL_UPDATED",
+            EventKind::DealUpgraded => "DEAL_UPGRADED",
+            EventKind::InvitationSent => "INVITATION_SENT",
+            EventKind::InvitationAccepted => "INVITATION_ACCEPTED",
+            EventKind::InvitationDeclined => "INVITATION_DECLINED",
+            EventKind::InvitationExpiringSoon => "INVITATION_EXPIRING_SOON",
+            EventKind::InvitationExpired => "INVITATION_EXPIRED",
+            EventKind::DealWon => "DEAL_WON",
+            EventKind::DealLost => "DEAL_LOST",
+            EventKind::TeamChanged => "TEAM_CHANGED",
+            EventKind::SolutionsChanged => "SOLUTIONS_CHANGED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Who sees an event: the owning organization alone for its private details (deal
+    /// created, fields updated, solutions), the two sides for an invitation's events,
+    /// and every participant for what participants see of each other (stage, team,
+    /// deal type).
+    pub fn audience(self) -> Audience {
+        match self {
+            EventKind::DealCreated | EventKind::DealUpdated | EventKind::SolutionsChanged => {
+                Audience::Owner
+            }
+            EventKind::InvitationSent
+            | EventKind::InvitationAccepted
+            | EventKind::InvitationDeclined
+            | EventKind::InvitationExpiringSoon
+            | EventKind::InvitationExpired => Audience::InvitationSides,
+            EventKind::DealUpgraded
+            | EventKind::DealWon
+            | EventKind::DealLost
+            | EventKind::TeamChanged => Audience::Participants,
+        }
+    }
+}
+
+/// The organizations an event is shown to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// The organization whose opportunity it is.
+    Owner,
+    /// The inviting and the invited organization.
+    InvitationSides,
+    /// Every organization with an opportunity in the engagement.
+    Participants,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_details_stay_with_the_owner() {
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(EventKind::DealUpdated.audience(), Audience::Owner);
+        assert_eq!(EventKind::SolutionsChanged.audience(), Audience::Owner);
+        assert_eq!(EventKind::TeamChanged.audience(), Audience::Participants);
+        assert_eq!(
+            EventKind::InvitationDeclined.audience(),
+            Audience::InvitationSides
+        );
+    }
+}
