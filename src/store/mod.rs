@@ -2,6 +2,7 @@
 pub mod customers;
 pub mod deals;
 pub mod directory;
+pub mod opportunity_list;
 pub mod page;
 pub mod search;
 pub mod sql;

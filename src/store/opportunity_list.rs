@@ -1,0 +1,313 @@
+//! The opportunity lists (SPEC §7): the tabs, every filter and sort, keyset pages in
+//! both directions with stable cursors, and the total count.
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::opportunities;
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, QueryResult};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::search::TextQuery;
+use super::sql::Sql;
+use crate::domain::Viewer;
+
+/// The list tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// This organization was invited; received or accepted.
+    Inbound,
+    /// It originated; accepted.
+    Outbound,
+    /// The user's bookmarks, any stage.
+    Favorites,
+    /// Terminal stages, either direction.
+    Archived,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortField {
+    CreatedAt,
+    UpdatedAt,
+    DealName,
+    CustomerName,
+    CloseDate,
+    Value,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Sort {
+    pub field: SortField,
+    pub descending: bool,
+}
+
+impl Default for Sort {
+    fn default() -> Self {
+        Sort {
+            field: SortField::CreatedAt,
+            descending: true,
+        }
+    }
+}
+
+/// Filters every list takes.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub stages: Vec<&'static str>,
+    pub deal_types: Vec<&'static str>,
+    pub direction: Option<&'static str>,
+    pub customer_country: Option<String>,
+    pub close_from: Option<NaiveDate>,
+    pub close_to: Option<NaiveDate>,
+    /// In ten-thousandths of the unit, as stored.
+    pub value_min: Option<i64>,
+    pub value_max: Option<i64>,
+    pub text: Option<TextQuery>,
+}
+
+/// Where a row stands in one sort order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListCursor {
+    #[serde(rename = "f")]
+    pub field: SortField,
+    #[serde(rename = "k")]
+    pub key: serde_json::Value,
+    pub id: Uuid,
+}
+
+impl ListCursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+    pub fn decode(s: &str) -> Option<Self> {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(s).ok()?).ok()
+    }
+}
+
+/// A page request: forward (`first`/`after`) or backward (`last`/`before`).
+#[derive(Debug, Clone)]
+pub struct Window {
+    pub limit: usize,
+    pub cursor: Option<ListCursor>,
+    pub backward: bool,
+}
+
+pub struct ListPage {
+    pub rows: Vec<(ListCursor, opportunities::Model)>,
+    pub has_next: bool,
+    pub has_previous: bool,
+    pub total: i64,
+}
+
+const NO_DATE: &str = "9999-12-31";
+
+fn sort_expr(field: SortField, backend: DbBackend) -> String {
+    match field {
+        SortField::CreatedAt => "o.created_at".into(),
+        SortField::UpdatedAt => "o.updated_at".into(),
+        SortField::DealName => "o.deal_name_norm".into(),
+        SortField::CustomerName => "c.name_norm".into(),
+        SortField::CloseDate => match backend {
+            DbBackend::Postgres => format!("COALESCE(o.close_date, DATE '{NO_DATE}')"),
+            _ => format!("COALESCE(o.close_date, '{NO_DATE}')"),
+        },
+        SortField::Value => "COALESCE(o.value_e4, -1)".into(),
+    }
+}
+
+fn bind_key(sql: &mut Sql, field: SortField, key: &serde_json::Value) -> Option<()> {
+    match field {
+        SortField::CreatedAt | SortField::UpdatedAt => {
+            let t: DateTime<Utc> = key.as_str()?.parse().ok()?;
+            sql.bind(t);
+        }
+        SortField::DealName | SortField::CustomerName => {
+            sql.bind(key.as_str()?.to_owned());
+        }
+        SortField::CloseDate => {
+            let d: NaiveDate = key.as_str()?.parse().ok()?;
+            sql.bind(d);
+        }
+        SortField::Value => {
+            sql.bind(key.as_i64()?);
+        }
+    }
+    Some(())
+}
+
+fn read_key(row: &QueryResult, field: SortField) -> Result<serde_json::Value, DbErr> {
+    Ok(match field {
+        SortField::CreatedAt | SortField::UpdatedAt => {
+            let t: DateTime<Utc> = row.try_get("", "sort_key")?;
+            serde_json::Value::String(t.to_rfc3339())
+        }
+        SortField::DealName | SortField::CustomerName => {
+            serde_json::Value::String(row.try_get::<String>("", "sort_key")?)
+        }
+        SortField::CloseDate => {
+            let d: NaiveDate = row.try_get("", "sort_key")?;
+            serde_json::Value::String(d.to_string())
+        }
+        SortField::Value => serde_json::Value::from(row.try_get::<i64>("", "sort_key")?),
+    })
+}
+
+/// One page of the viewer's list `view`. A cursor from another sort order is refused
+/// (`None`), as is a key that does not parse.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    view: View,
+    filter: &ListFilter,
+    sort: Sort,
+    window: &Window,
+) -> Result<Option<ListPage>, DbErr> {
+    let backend = db.get_database_backend();
+    let mut sql = Sql::new(backend);
+    sql.push("SELECT o.*, ")
+        .push(&sort_expr(sort.field, backend))
+        .push(" AS sort_key FROM opportunities o")
+        .push(" JOIN engagements e ON e.id = o.engagement_id")
+        .push(" JOIN customers c ON c.id = e.customer_id");
+    if view == View::Favorites {
+        sql.push(" JOIN favorites f ON f.opportunity_id = o.id AND f.user_id = ")
+            .bind(viewer.user_id);
+    }
+    sql.push(" WHERE o.organization_id = ").bind(viewer.organization_id);
+    if !viewer.sees_whole_organization() {
+        sql.push(" AND EXISTS (SELECT 1 FROM team_members t WHERE t.opportunity_id = o.id AND t.email_norm = ")
+            .bind(viewer.email.clone())
+            .push(")");
+    }
+    match view {
+        View::Inbound => {
+            sql.push(" AND o.direction = 'INBOUND' AND o.stage IN ('RECEIVED', 'ACCEPTED')");
+        }
+        View::Outbound => {
+            sql.push(" AND o.direction = 'OUTBOUND' AND o.stage = 'ACCEPTED'");
+        }
+        View::Archived => {
+            sql.push(" AND o.stage IN ('WON', 'LOST', 'DECLINED', 'EXPIRED')");
+        }
+        View::Favorites => {}
+    }
+    push_in(&mut sql, "o.stage", &filter.stages);
+    push_in(&mut sql, "e.deal_type", &filter.deal_types);
+    if let Some(d) = filter.direction {
+        sql.push(" AND o.direction = ").bind(d);
+    }
+    if let Some(c) = &filter.customer_country {
+        sql.push(" AND c.country = ").bind(c.clone());
+    }
+    if let Some(d) = filter.close_from {
+        sql.push(" AND o.close_date >= ").bind(d);
+    }
+    if let Some(d) = filter.close_to {
+        sql.push(" AND o.close_date <= ").bind(d);
+    }
+    if let Some(v) = filter.value_min {
+        sql.push(" AND o.value_e4 >= ").bind(v);
+    }
+    if let Some(v) = filter.value_max {
+        sql.push(" AND o.value_e4 <= ").bind(v);
+    }
+    if let Some(q) = &filter.text {
+        for w in &q.words {
+            sql.push(" AND (' ' || o.search_norm || ' ' || c.name_norm) LIKE ")
+                .bind(format!("% {w}%"));
+        }
+    }
+
+    let total: i64 = match db
+        .query_one_raw(sql.wrapped("SELECT COUNT(*) AS total FROM (", ") s").build())
+        .await?
+    {
+        Some(row) => row.try_get("", "total")?,
+        None => 0,
+    };
+
+    // Walking backward flips the order; the rows are put back in order afterwards.
+    let descending = sort.descending != window.backward;
+    let (cmp, dir) = if descending { ("<", "DESC") } else { (">", "ASC") };
+    let mut page = sql.wrapped("SELECT * FROM (", ") s WHERE 1 = 1");
+    if let Some(cur) = &window.cursor {
+        if cur.field != sort.field {
+            return Ok(None);
+        }
+        page.push(" AND (s.sort_key ").push(cmp).push(" ");
+        if bind_key(&mut page, sort.field, &cur.key).is_none() {
+            return Ok(None);
+        }
+        page.push(" OR (s.sort_key = ");
+        bind_key(&mut page, sort.field, &cur.key);
+        page.push(" AND s.id ").push(cmp).push(" ").bind(cur.id).push("))");
+    }
+    page.push(&format!(" ORDER BY s.sort_key {dir}, s.id {dir} LIMIT "))
+        .bind((window.limit + 1) as i64);
+    let rows = db.query_all_raw(page.build()).await?;
+    let more = rows.len() > window.limit;
+    let mut out = Vec::with_capacity(rows.len().min(window.limit));
+    for row in rows.iter().take(window.limit) {
+        let model = opportunities::Model::from_query_result(row, "")?;
+        let cursor = ListCursor {
+            field: sort.field,
+            key: read_key(row, sort.field)?,
+            id: model.id,
+        };
+        out.push((cursor, model));
+    }
+    if window.backward {
+        out.reverse();
+    }
+    let (has_next, has_previous) = if window.backward {
+        (window.cursor.is_some(), more)
+    } else {
+        (more, window.cursor.is_some())
+    };
+    Ok(Some(ListPage {
+        rows: out,
+        has_next,
+        has_previous,
+        total,
+    }))
+}
+
+fn push_in(sql: &mut Sql, col: &str, values: &[&'static str]) {
+    if values.is_empty() {
+        return;
+    }
+    sql.push(" AND ").push(col).push(" IN (");
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(*v);
+    }
+    sql.push(")");
+}
+
+/// The events of an engagement that `organization` may see, newest first, before `before`.
+pub async fn timeline<C: ConnectionTrait>(
+    db: &C,
+    organization: Uuid,
+    engagement: Uuid,
+    before: Option<i64>,
+    limit: usize,
+) -> Result<(Vec<entity::events::Model>, bool), DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT ev.* FROM events ev JOIN event_visibility v ON v.event_seq = ev.seq AND v.organization_id = ")
+        .bind(organization)
+        .push(" WHERE ev.engagement_id = ")
+        .bind(engagement);
+    if let Some(b) = before {
+        sql.push(" AND ev.seq < ").bind(b);
+    }
+    sql.push(" ORDER BY ev.seq DESC LIMIT ").bind((limit + 1) as i64);
+    let rows = db.query_all_raw(sql.build()).await?;
+    let more = rows.len() > limit;
+    let mut out = Vec::new();
+    for row in rows.iter().take(limit) {
+        out.push(entity::events::Model::from_query_result(row, "")?);
+    }
+    Ok((out, more))
+}
