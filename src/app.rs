@@ -7,15 +7,30 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::auth::TokenKeys;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::graphql::{self, AppContext, Limits};
 use crate::http::{self, HttpState};
+use crate::service::Deps;
 use crate::{db, seed};
 
 /// Everything a running server holds.
 pub struct Services {
     pub db: DatabaseConnection,
     pub keys: TokenKeys,
+    pub clock: Clock,
+    pub response_window: chrono::Duration,
+}
+
+impl Services {
+    /// What the use cases need.
+    pub fn deps(&self) -> Deps {
+        Deps {
+            db: self.db.clone(),
+            clock: self.clock.clone(),
+            response_window: self.response_window,
+        }
+    }
 }
 
 /// Connects, migrates, and (when configured and the database is empty) fills the demo
@@ -36,7 +51,13 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(Services, bool)> {
         false
     };
     let keys = TokenKeys::from_config(config)?;
-    Ok((Services { db, keys }, seeded))
+    let services = Services {
+        db,
+        keys,
+        clock: Clock::default(),
+        response_window: chrono::Duration::days(config.response_window_days.max(1)),
+    };
+    Ok((services, seeded))
 }
 
 /// A server listening in the background.
@@ -76,6 +97,7 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
     let ctx = AppContext {
         db: services.db.clone(),
         keys: services.keys.clone(),
+        deps: services.deps(),
     };
     let schema = graphql::build_schema(
         Some(ctx.clone()),

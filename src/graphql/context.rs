@@ -7,13 +7,14 @@ use tokio::sync::OnceCell;
 use crate::auth::TokenKeys;
 use crate::domain::Viewer;
 use crate::error::{AppError, GqlResult};
-use crate::service::session;
+use crate::service::{Deps, session};
 
 /// Shared by every request.
 #[derive(Clone)]
 pub struct AppContext {
     pub db: DatabaseConnection,
     pub keys: TokenKeys,
+    pub deps: Deps,
 }
 
 impl AppContext {
@@ -70,4 +71,10 @@ pub async fn viewer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Viewer> 
         .as_ref()
         .map_err(|why| AppError::Unauthenticated(why.clone()))
         .gql()
+}
+
+/// The request's batch loaders.
+pub fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a super::loaders::Loaders> {
+    ctx.data::<super::loaders::Loaders>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("loaders missing")).into_graphql())
 }

@@ -12,15 +12,21 @@ pub enum Kind {
     Tenant,
     Customer,
     Solution,
+    Opportunity,
+    Invitation,
+    TeamMember,
 }
 
 impl Kind {
-    const ALL: [Kind; 5] = [
+    const ALL: [Kind; 8] = [
         Kind::Organization,
         Kind::User,
         Kind::Tenant,
         Kind::Customer,
         Kind::Solution,
+        Kind::Opportunity,
+        Kind::Invitation,
+        Kind::TeamMember,
     ];
 
     fn name(self) -> &'static str {
@@ -30,6 +36,9 @@ impl Kind {
             Kind::Tenant => "Tenant",
             Kind::Customer => "Customer",
             Kind::Solution => "Solution",
+            Kind::Opportunity => "Opportunity",
+            Kind::Invitation => "Invitation",
+            Kind::TeamMember => "TeamMember",
         }
     }
 }
@@ -45,6 +54,12 @@ pub fn decode(id: &str) -> Option<(Kind, Uuid)> {
     let (name, uuid) = text.split_once(':')?;
     let kind = Kind::ALL.into_iter().find(|k| k.name() == name)?;
     Some((kind, Uuid::parse_str(uuid).ok()?))
+}
+
+/// The uuid of a global id of the expected kind; the nil uuid (which names nothing)
+/// for anything else, so that a foreign or malformed id reads as "not found".
+pub fn uuid_or_nil(id: &str, kind: Kind) -> Uuid {
+    decode_as(id, kind).unwrap_or(Uuid::nil())
 }
 
 /// The uuid of a global id of the expected kind.

@@ -2,6 +2,9 @@
 //! viewer. Never imports axum: the HTTP layer hands over the bearer token as data.
 pub mod connection;
 pub mod context;
+pub mod deal_mutation;
+pub mod deal_query;
+pub mod deal_types;
 pub mod extension;
 pub mod ids;
 pub mod loaders;
@@ -9,12 +12,21 @@ pub mod mutation;
 pub mod query;
 pub mod types;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 pub use context::{AppContext, Session};
 
+/// The query root.
+#[derive(MergedObject, Default)]
+pub struct Query(query::DirectoryQuery, deal_query::DealQuery);
+
+/// The mutation root. Each mutation takes one `input` and returns a payload with what it
+/// produced and `userErrors`; a mutation that returns a user error wrote nothing.
+#[derive(MergedObject, Default)]
+pub struct Mutation(mutation::DirectoryMutation, deal_mutation::DealMutation);
+
 /// The schema type served by the HTTP layer.
-pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Limits applied before any resolver runs.
 #[derive(Debug, Clone, Copy)]
@@ -25,7 +37,7 @@ pub struct Limits {
 
 /// Builds the schema with its limits, its error-code extension and the shared context.
 pub fn build_schema(ctx: Option<AppContext>, limits: Limits) -> AppSchema {
-    let mut builder = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64)

@@ -7,7 +7,9 @@ use super::types::Customer;
 use crate::error::{AppError, UserError};
 use crate::service::customers::{self, NewCustomer};
 
-pub struct Mutation;
+/// Mutations of the directory.
+#[derive(Default)]
+pub struct DirectoryMutation;
 
 /// A customer the picker did not find.
 #[derive(InputObject)]
@@ -32,6 +34,22 @@ pub struct CreateCustomerInput {
     pub website: Option<String>,
 }
 
+impl From<CreateCustomerInput> for NewCustomer {
+    fn from(input: CreateCustomerInput) -> Self {
+        NewCustomer {
+            name: input.name,
+            address_line1: input.address_line1,
+            address_line2: input.address_line2,
+            city: input.city,
+            region: input.region,
+            postal_code: input.postal_code,
+            country: input.country,
+            duns: input.duns,
+            website: input.website,
+        }
+    }
+}
+
 /// The result of `createCustomer`.
 #[derive(SimpleObject)]
 pub struct CreateCustomerPayload {
@@ -43,7 +61,9 @@ pub struct CreateCustomerPayload {
 
 /// Splits a service result into the payload's object and user errors; anything
 /// unexpected becomes a top-level error.
-fn payload<T>(r: Result<T, AppError>) -> async_graphql::Result<(Option<T>, Vec<UserError>)> {
+pub(crate) fn payload<T>(
+    r: Result<T, AppError>,
+) -> async_graphql::Result<(Option<T>, Vec<UserError>)> {
     match r {
         Ok(v) => Ok((Some(v), Vec::new())),
         Err(AppError::User(errors)) => Ok((None, errors)),
@@ -52,7 +72,7 @@ fn payload<T>(r: Result<T, AppError>) -> async_graphql::Result<(Option<T>, Vec<U
 }
 
 #[Object]
-impl Mutation {
+impl DirectoryMutation {
     /// Creates a customer, after checking every field (name length, nine-digit D-U-N-S,
     /// ISO country, website URL).
     async fn create_customer(
@@ -61,17 +81,7 @@ impl Mutation {
         input: CreateCustomerInput,
     ) -> async_graphql::Result<CreateCustomerPayload> {
         let v = viewer(ctx).await?;
-        let new = NewCustomer {
-            name: input.name,
-            address_line1: input.address_line1,
-            address_line2: input.address_line2,
-            city: input.city,
-            region: input.region,
-            postal_code: input.postal_code,
-            country: input.country,
-            duns: input.duns,
-            website: input.website,
-        };
+        let new = NewCustomer::from(input);
         let (customer, user_errors) = payload(customers::create(&app(ctx)?.db, v, new).await)?;
         Ok(CreateCustomerPayload {
             customer: customer.map(Customer),

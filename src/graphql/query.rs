@@ -3,13 +3,16 @@ use async_graphql::{Context, ID, Object};
 
 use super::connection::{Conn, connection, page_args};
 use super::context::{app, viewer};
+use super::deal_types::{Invitation, Opportunity};
 use super::ids::{self, Kind};
 use super::types::{Customer, Node, Organization, Solution, SolutionKind, Tenant, User, Viewer};
 use crate::error::{AppError, GqlResult, UserError};
-use crate::service::{customers, directory};
+use crate::service::{customers, directory, opportunities, views};
 use crate::store::directory::SolutionScope;
 
-pub struct Query;
+/// Queries of the directory and the customer picker.
+#[derive(Default)]
+pub struct DirectoryQuery;
 
 /// The most ids `nodes(ids:)` takes at once.
 const MAX_NODES: usize = 100;
@@ -41,11 +44,20 @@ async fn resolve_node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Opti
             .await
             .gql()?
             .map(|s| Node::Solution(Solution(s))),
+        Kind::Opportunity => opportunities::get_visible(db, v, uuid)
+            .await
+            .gql()?
+            .map(|o| Node::Opportunity(Opportunity(o))),
+        Kind::Invitation => views::invitation(db, v, uuid)
+            .await
+            .gql()?
+            .map(|i| Node::Invitation(Invitation(i))),
+        Kind::TeamMember => None,
     })
 }
 
 #[Object]
-impl Query {
+impl DirectoryQuery {
     /// The signed-in user, its roles, tenant and organization.
     async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Viewer> {
         let v = viewer(ctx).await?;

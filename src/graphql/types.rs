@@ -4,9 +4,9 @@ use async_graphql::{Context, Enum, ID, Interface, Object};
 use chrono::{DateTime, Utc};
 use entity::{customers, organizations, solutions, tenants, users};
 
-use super::context::{app, viewer};
+use super::context::{app, loaders, viewer};
 use super::ids::{self, Kind};
-use super::loaders::Loaders;
+use super::loaders::load;
 use crate::domain::{OrgKind, Role as DomainRole};
 use crate::error::{AppError, GqlResult};
 use crate::service::directory;
@@ -20,6 +20,8 @@ pub enum Node {
     User(User),
     Customer(Customer),
     Solution(Solution),
+    Opportunity(super::deal_types::Opportunity),
+    Invitation(super::deal_types::Invitation),
 }
 
 /// Whether an organization is Microsoft or a partner.
@@ -59,20 +61,16 @@ pub enum SolutionKind {
     ThirdParty,
 }
 
-fn org_kind(model: &organizations::Model) -> OrgKind {
+pub(crate) fn org_kind(model: &organizations::Model) -> OrgKind {
     model.kind.parse().unwrap_or(OrgKind::Partner)
 }
 
-async fn load_org(ctx: &Context<'_>, id: uuid::Uuid) -> async_graphql::Result<Organization> {
-    let loaders = ctx
-        .data::<Loaders>()
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("loaders missing")).into_graphql())?;
-    loaders
-        .organizations
-        .load_one(id)
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!(e.to_string())))
-        .gql()?
+pub(crate) async fn load_org(
+    ctx: &Context<'_>,
+    id: uuid::Uuid,
+) -> async_graphql::Result<Organization> {
+    load(&loaders(ctx)?.organizations, id)
+        .await?
         .map(Organization)
         .ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("organization {id} missing")).into_graphql()

@@ -9,6 +9,7 @@ pub mod events;
 pub mod idempotency;
 pub mod opportunities;
 pub mod session;
+pub mod views;
 
 use sea_orm::DatabaseConnection;
 

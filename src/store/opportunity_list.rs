@@ -173,7 +173,8 @@ pub async fn list<C: ConnectionTrait>(
         sql.push(" JOIN favorites f ON f.opportunity_id = o.id AND f.user_id = ")
             .bind(viewer.user_id);
     }
-    sql.push(" WHERE o.organization_id = ").bind(viewer.organization_id);
+    sql.push(" WHERE o.organization_id = ")
+        .bind(viewer.organization_id);
     if !viewer.sees_whole_organization() {
         sql.push(" AND EXISTS (SELECT 1 FROM team_members t WHERE t.opportunity_id = o.id AND t.email_norm = ")
             .bind(viewer.email.clone())
@@ -219,7 +220,10 @@ pub async fn list<C: ConnectionTrait>(
     }
 
     let total: i64 = match db
-        .query_one_raw(sql.wrapped("SELECT COUNT(*) AS total FROM (", ") s").build())
+        .query_one_raw(
+            sql.wrapped("SELECT COUNT(*) AS total FROM (", ") s")
+                .build(),
+        )
         .await?
     {
         Some(row) => row.try_get("", "total")?,
@@ -228,7 +232,11 @@ pub async fn list<C: ConnectionTrait>(
 
     // Walking backward flips the order; the rows are put back in order afterwards.
     let descending = sort.descending != window.backward;
-    let (cmp, dir) = if descending { ("<", "DESC") } else { (">", "ASC") };
+    let (cmp, dir) = if descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
     let mut page = sql.wrapped("SELECT * FROM (", ") s WHERE 1 = 1");
     if let Some(cur) = &window.cursor {
         if cur.field != sort.field {
@@ -240,7 +248,11 @@ pub async fn list<C: ConnectionTrait>(
         }
         page.push(" OR (s.sort_key = ");
         bind_key(&mut page, sort.field, &cur.key);
-        page.push(" AND s.id ").push(cmp).push(" ").bind(cur.id).push("))");
+        page.push(" AND s.id ")
+            .push(cmp)
+            .push(" ")
+            .bind(cur.id)
+            .push("))");
     }
     page.push(&format!(" ORDER BY s.sort_key {dir}, s.id {dir} LIMIT "))
         .bind((window.limit + 1) as i64);
@@ -302,7 +314,8 @@ pub async fn timeline<C: ConnectionTrait>(
     if let Some(b) = before {
         sql.push(" AND ev.seq < ").bind(b);
     }
-    sql.push(" ORDER BY ev.seq DESC LIMIT ").bind((limit + 1) as i64);
+    sql.push(" ORDER BY ev.seq DESC LIMIT ")
+        .bind((limit + 1) as i64);
     let rows = db.query_all_raw(sql.build()).await?;
     let more = rows.len() > limit;
     let mut out = Vec::new();

@@ -1,0 +1,256 @@
+//! Queries of deals: one opportunity or invitation, and the list tabs.
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::NaiveDate;
+
+use super::connection::ConnectionFields;
+use super::context::{app, viewer};
+use super::deal_types::{DealType, Direction, Invitation, Opportunity, Stage};
+use super::ids::{self, Kind};
+use crate::domain::deal;
+use crate::error::{AppError, GqlResult, UserError, UserErrorCode};
+use crate::service::{opportunities, views};
+use crate::store::opportunity_list::{ListCursor, ListFilter, Sort, SortField, View, Window};
+use crate::store::page::{DEFAULT_PAGE, MAX_PAGE};
+use crate::store::search::TextQuery;
+
+#[derive(Default)]
+pub struct DealQuery;
+
+/// The list tabs.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::store::opportunity_list::View")]
+pub enum OpportunityView {
+    /// This organization was invited: received or accepted.
+    Inbound,
+    /// It originated the deal: accepted.
+    Outbound,
+    /// The viewer's bookmarks, any stage.
+    Favorites,
+    /// Won, lost, declined or expired, either direction.
+    Archived,
+}
+
+/// What lists sort by.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::store::opportunity_list::SortField")]
+pub enum OpportunitySortField {
+    CreatedAt,
+    UpdatedAt,
+    DealName,
+    CustomerName,
+    /// Opportunities without a close date come last (ascending).
+    CloseDate,
+    /// Opportunities without a value come first (ascending).
+    Value,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum SortDirection {
+    Asc,
+    Desc,
+}
+
+/// A list's order; newest first by default.
+#[derive(InputObject)]
+pub struct OpportunityOrder {
+    pub field: OpportunitySortField,
+    pub direction: SortDirection,
+}
+
+/// Filters every list takes; all given ones must hold.
+#[derive(InputObject, Default)]
+pub struct OpportunityFilter {
+    /// Any of these stages.
+    #[graphql(validator(max_items = 6))]
+    pub stages: Option<Vec<Stage>>,
+    /// Any of these deal types.
+    #[graphql(validator(max_items = 3))]
+    pub deal_types: Option<Vec<DealType>>,
+    pub direction: Option<Direction>,
+    /// The customer's country, ISO 3166-1 alpha-2.
+    pub customer_country: Option<String>,
+    /// Close date on or after.
+    pub close_date_from: Option<NaiveDate>,
+    /// Close date on or before.
+    pub close_date_to: Option<NaiveDate>,
+    /// Value at least (a decimal string; currencies are not converted).
+    pub value_min: Option<String>,
+    /// Value at most.
+    pub value_max: Option<String>,
+    /// Words in the deal name, customer name, notes or CRM ID (case and accents ignored).
+    #[graphql(validator(max_length = 200))]
+    pub search: Option<String>,
+}
+
+fn bad(message: &str, field: &str) -> async_graphql::Error {
+    AppError::from(UserError::new(
+        UserErrorCode::BadUserInput,
+        message,
+        &[field],
+    ))
+    .into_graphql()
+}
+
+fn list_filter(f: OpportunityFilter) -> async_graphql::Result<ListFilter> {
+    Ok(ListFilter {
+        stages: f
+            .stages
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| deal::Stage::from(s).as_str())
+            .collect(),
+        deal_types: f
+            .deal_types
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| deal::DealType::from(d).as_str())
+            .collect(),
+        direction: f.direction.map(|d| deal::Direction::from(d).as_str()),
+        customer_country: f
+            .customer_country
+            .as_deref()
+            .map(views::country)
+            .transpose()
+            .gql()?,
+        close_from: f.close_date_from,
+        close_to: f.close_date_to,
+        value_min: f
+            .value_min
+            .as_deref()
+            .map(|v| views::value_bound(v, "valueMin"))
+            .transpose()
+            .gql()?,
+        value_max: f
+            .value_max
+            .as_deref()
+            .map(|v| views::value_bound(v, "valueMax"))
+            .transpose()
+            .gql()?,
+        text: TextQuery::parse(f.search.as_deref()),
+    })
+}
+
+fn window(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> async_graphql::Result<Window> {
+    let size = |n: i32, name: &str| {
+        if (0..=MAX_PAGE as i32).contains(&n) {
+            Ok(n as usize)
+        } else {
+            Err(bad(
+                &format!("{name} must be between 0 and {MAX_PAGE}"),
+                name,
+            ))
+        }
+    };
+    let cursor = |c: Option<String>, name: &str| match c {
+        None => Ok(None),
+        Some(s) => ListCursor::decode(&s)
+            .map(Some)
+            .ok_or_else(|| bad(&format!("{name} is not a valid cursor"), name)),
+    };
+    match (first, last) {
+        (Some(_), Some(_)) => Err(bad("give first or last, not both", "last")),
+        (_, Some(n)) => {
+            if after.is_some() {
+                return Err(bad("last pages backward: use before, not after", "after"));
+            }
+            Ok(Window {
+                limit: size(n, "last")?,
+                cursor: cursor(before, "before")?,
+                backward: true,
+            })
+        }
+        (n, None) => {
+            if before.is_some() {
+                return Err(bad("before needs last", "before"));
+            }
+            Ok(Window {
+                limit: n
+                    .map(|n| size(n, "first"))
+                    .transpose()?
+                    .unwrap_or(DEFAULT_PAGE),
+                cursor: cursor(after, "after")?,
+                backward: false,
+            })
+        }
+    }
+}
+
+#[Object]
+impl DealQuery {
+    /// One of the viewer's opportunities; `null` when it does not exist or the viewer
+    /// may not see it.
+    async fn opportunity(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Opportunity>> {
+        let v = viewer(ctx).await?;
+        let uuid = ids::uuid_or_nil(&id, Kind::Opportunity);
+        Ok(opportunities::get_visible(&app(ctx)?.db, v, uuid)
+            .await
+            .gql()?
+            .map(Opportunity))
+    }
+
+    /// An invitation the viewer's organization sent or received.
+    async fn invitation(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Invitation>> {
+        let v = viewer(ctx).await?;
+        let uuid = ids::uuid_or_nil(&id, Kind::Invitation);
+        Ok(views::invitation(&app(ctx)?.db, v, uuid)
+            .await
+            .gql()?
+            .map(Invitation))
+    }
+
+    /// A list tab of the viewer's opportunities (a referral user sees those whose team
+    /// lists it), filtered and sorted, as a Relay connection. Cursors stay valid while
+    /// rows are added.
+    #[allow(clippy::too_many_arguments)]
+    async fn opportunities(
+        &self,
+        ctx: &Context<'_>,
+        view: OpportunityView,
+        filter: Option<OpportunityFilter>,
+        order_by: Option<OpportunityOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Opportunity, ConnectionFields>> {
+        let v = viewer(ctx).await?;
+        let f = list_filter(filter.unwrap_or_default())?;
+        let sort = order_by
+            .map(|o| Sort {
+                field: SortField::from(o.field),
+                descending: o.direction == SortDirection::Desc,
+            })
+            .unwrap_or_default();
+        let w = window(first, after, last, before)?;
+        let page = views::list(&app(ctx)?.db, v, View::from(view), &f, sort, &w)
+            .await
+            .gql()?;
+        let mut conn = Connection::with_additional_fields(
+            page.has_previous,
+            page.has_next,
+            ConnectionFields {
+                total_count: page.total,
+            },
+        );
+        conn.edges.extend(
+            page.rows
+                .into_iter()
+                .map(|(c, m)| Edge::new(c.encode(), Opportunity(m))),
+        );
+        Ok(conn)
+    }
+}
