@@ -1,5 +1,7 @@
 //! Builds the state (database, keys, schema) and the router, and runs the server.
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
@@ -17,6 +19,8 @@ use crate::{db, seed};
 /// Everything a running server holds.
 pub struct Services {
     pub db: DatabaseConnection,
+    /// How many SQL statements have run (every connection of the pool).
+    pub statements: Arc<AtomicU64>,
     pub keys: TokenKeys,
     pub clock: Clock,
     pub response_window: chrono::Duration,
@@ -41,23 +45,33 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(Services, bool)> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data folder {}", config.data_dir.display()))?;
     }
-    let db = db::connect(&url, config.db_max_connections)
+    let statements = Arc::new(AtomicU64::new(0));
+    let db = db::connect_counted(&url, config.db_max_connections, statements.clone())
         .await
         .with_context(|| format!("connecting to {}", redact(&url)))?;
     db::migrate(&db).await.context("migrating the database")?;
-    let seeded = if config.seed_demo {
-        seed::seed_if_empty(&db, config.seed_customers).await?
-    } else {
-        false
-    };
     let keys = TokenKeys::from_config(config)?;
     let services = Services {
         db,
+        statements,
         keys,
         clock: Clock::default(),
         response_window: chrono::Duration::days(config.response_window_days.max(1)),
     };
+    let seeded = config.seed_demo && seed_demo(&services, config.seed_customers).await?;
     Ok((services, seeded))
+}
+
+/// Fills the demo data into an empty database: the directory, then deals through the
+/// services. Returns whether anything was written.
+pub async fn seed_demo(services: &Services, customers: u32) -> anyhow::Result<bool> {
+    if !seed::seed_if_empty(&services.db, customers).await? {
+        return Ok(false);
+    }
+    crate::seed_deals::seed_deals(&services.deps())
+        .await
+        .context("writing the demo deals")?;
+    Ok(true)
 }
 
 /// A server listening in the background.

@@ -51,7 +51,7 @@ async fn dispatch(config: Config, command: Command) -> anyhow::Result<()> {
             let mut config = config;
             config.seed_demo = false;
             let (services, _) = app::prepare(&config).await?;
-            if seed::seed_if_empty(&services.db, config.seed_customers).await? {
+            if app::seed_demo(&services, config.seed_customers).await? {
                 println!("demo data written");
             } else {
                 println!("the database already holds data; nothing written");

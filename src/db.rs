@@ -1,5 +1,7 @@
 //! Connecting to the database (SQLite or PostgreSQL, chosen by the URL alone), migrating
 //! it, and opening write transactions the right way for each.
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
@@ -12,6 +14,16 @@ use sea_orm::{
 /// Opens a pool on `url`. SQLite files are created when missing and run in WAL mode with
 /// a busy timeout, so readers never wait for the writer and writers queue.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    connect_counted(url, max_connections, Arc::default()).await
+}
+
+/// As [`connect`], counting every statement run in `statements` (for metrics, and for
+/// the tests that prove nested fields load in batches).
+pub async fn connect_counted(
+    url: &str,
+    max_connections: u32,
+    statements: Arc<AtomicU64>,
+) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.max_connections(max_connections)
         .min_connections(1)
@@ -26,7 +38,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .foreign_keys(true)
         });
     }
-    Database::connect(opts).await
+    let mut db = Database::connect(opts).await?;
+    db.set_metric_callback(move |_| {
+        statements.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok(db)
 }
 
 /// Applies every pending migration.

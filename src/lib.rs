@@ -13,6 +13,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod seed;
+pub mod seed_deals;
 pub mod service;
 pub mod store;
 pub mod telemetry;

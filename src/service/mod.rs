@@ -6,6 +6,7 @@ pub mod deal_input;
 pub mod deals;
 pub mod directory;
 pub mod events;
+pub mod expiry;
 pub mod idempotency;
 pub mod opportunities;
 pub mod session;

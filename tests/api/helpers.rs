@@ -230,3 +230,85 @@ pub fn error_code(v: &Value) -> &str {
         .as_str()
         .unwrap_or("<none>")
 }
+
+/// Tables whose rows a refused mutation must leave alone.
+pub const TABLES: [&str; 14] = [
+    "customers",
+    "customer_words",
+    "engagements",
+    "opportunities",
+    "team_members",
+    "opportunity_solutions",
+    "invitations",
+    "favorites",
+    "events",
+    "event_visibility",
+    "idempotency_keys",
+    "email_outbox",
+    "deal_registrations",
+    "users",
+];
+
+impl TestApp {
+    /// A fingerprint of every table a mutation can write: row counts, and the state of
+    /// every opportunity, engagement and invitation. Equal before and after means the
+    /// database is unchanged.
+    pub async fn snapshot(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in TABLES {
+            out.push(format!("{t}={}", self.count(t).await));
+        }
+        for (table, cols) in [
+            (
+                "opportunities",
+                "id, stage, version, deal_name, value_e4, currency, close_date, notes, crm_id, campaign_id, updated_at",
+            ),
+            (
+                "engagements",
+                "id, deal_type, contact_name, contact_phone, contact_email, contact_consent, microsoft_invited_at",
+            ),
+            ("invitations", "id, status, answered_at"),
+            ("team_members", "id, name, phone, email, notify"),
+        ] {
+            let backend = self.db.get_database_backend();
+            let text = cols
+                .split(", ")
+                .map(|c| format!("COALESCE(CAST({c} AS TEXT), '~')"))
+                .collect::<Vec<_>>()
+                .join(" || '|' || ");
+            let rows = self
+                .db
+                .query_all_raw(Statement::from_string(
+                    backend,
+                    format!("SELECT {text} AS line FROM {table} ORDER BY id"),
+                ))
+                .await
+                .expect("snapshot");
+            for row in rows {
+                let line: String = row.try_get("", "line").expect("line");
+                out.push(format!("{table}:{line}"));
+            }
+        }
+        out
+    }
+
+    /// SQL statements run so far by the server (all connections).
+    pub fn statements(&self) -> u64 {
+        self.server
+            .services
+            .statements
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Moves the server's clock forward.
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        self.server.services.clock.advance(by);
+    }
+
+    /// Runs the expiry sweep now (at the server's clock).
+    pub async fn expire_now(&self) -> usize {
+        cosell::service::expiry::expire_due(&self.server.services.deps())
+            .await
+            .expect("sweep")
+    }
+}

@@ -4,8 +4,11 @@
 mod helpers;
 
 mod architecture;
+mod authorization;
 mod customers;
 mod directory;
 mod http;
+mod lifecycle;
 mod schema;
 mod tokens;
+mod views;
