@@ -411,7 +411,7 @@ impl Opportunity {
                 .into_graphql()
             })?),
         };
-        let (rows, more) = timeline(
+        let (rows, more, total) = timeline(
             &app(ctx)?.db,
             self.0.organization_id,
             self.0.engagement_id,
@@ -423,9 +423,7 @@ impl Opportunity {
         let mut conn = Connection::with_additional_fields(
             before.is_some(),
             more,
-            ConnectionFields {
-                total_count: rows.len() as i64,
-            },
+            ConnectionFields { total_count: total },
         );
         conn.edges.extend(
             rows.into_iter()

@@ -298,19 +298,27 @@ fn push_in(sql: &mut Sql, col: &str, values: &[&'static str]) {
     sql.push(")");
 }
 
-/// The events of an engagement that `organization` may see, newest first, before `before`.
+/// The events of an engagement that `organization` may see, newest first, before
+/// `before`; whether more follow; how many there are in all.
 pub async fn timeline<C: ConnectionTrait>(
     db: &C,
     organization: Uuid,
     engagement: Uuid,
     before: Option<i64>,
     limit: usize,
-) -> Result<(Vec<entity::events::Model>, bool), DbErr> {
+) -> Result<(Vec<entity::events::Model>, bool, i64), DbErr> {
     let mut sql = Sql::new(db.get_database_backend());
     sql.push("SELECT ev.* FROM events ev JOIN event_visibility v ON v.event_seq = ev.seq AND v.organization_id = ")
         .bind(organization)
         .push(" WHERE ev.engagement_id = ")
         .bind(engagement);
+    let total: i64 = match db
+        .query_one_raw(sql.wrapped("SELECT COUNT(*) AS total FROM (", ") s").build())
+        .await?
+    {
+        Some(row) => row.try_get("", "total")?,
+        None => 0,
+    };
     if let Some(b) = before {
         sql.push(" AND ev.seq < ").bind(b);
     }
@@ -322,5 +330,5 @@ pub async fn timeline<C: ConnectionTrait>(
     for row in rows.iter().take(limit) {
         out.push(entity::events::Model::from_query_result(row, "")?);
     }
-    Ok((out, more))
+    Ok((out, more, total))
 }
