@@ -5,14 +5,15 @@ use std::sync::atomic::AtomicU64;
 
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::auth::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::events::EventBus;
 use crate::graphql::{self, AppContext, Limits};
-use crate::http::{self, HttpState};
+use crate::http::{self, HttpState, WsLimits};
 use crate::service::Deps;
 use crate::{db, seed};
 
@@ -24,6 +25,11 @@ pub struct Services {
     pub keys: TokenKeys,
     pub clock: Clock,
     pub response_window: chrono::Duration,
+    pub bus: EventBus,
+    /// Set to `true` to stop the background tasks (pump, sweeps, outbox).
+    pub stop: watch::Sender<bool>,
+    /// The database URL, for the PostgreSQL listener.
+    pub database_url: String,
 }
 
 impl Services {
@@ -33,6 +39,7 @@ impl Services {
             db: self.db.clone(),
             clock: self.clock.clone(),
             response_window: self.response_window,
+            bus: self.bus.clone(),
         }
     }
 }
@@ -57,6 +64,9 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(Services, bool)> {
         keys,
         clock: Clock::default(),
         response_window: chrono::Duration::days(config.response_window_days.max(1)),
+        bus: EventBus::new(config.event_buffer),
+        stop: watch::channel(false).0,
+        database_url: url.clone(),
     };
     let seeded = config.seed_demo && seed_demo(&services, config.seed_customers).await?;
     Ok((services, seeded))
@@ -112,7 +122,15 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
         db: services.db.clone(),
         keys: services.keys.clone(),
         deps: services.deps(),
+        bus: services.bus.clone(),
     };
+    let pg_url = services
+        .database_url
+        .starts_with("postgres")
+        .then(|| services.database_url.clone());
+    let pump = services
+        .bus
+        .spawn(services.db.clone(), pg_url, services.stop.subscribe());
     let schema = graphql::build_schema(
         Some(ctx.clone()),
         Limits {
@@ -120,19 +138,33 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
             max_complexity: config.max_query_complexity,
         },
     );
-    let state = HttpState { schema, ctx };
+    let state = HttpState {
+        schema,
+        ctx,
+        ws: WsLimits {
+            init_timeout: std::time::Duration::from_millis(config.ws_init_timeout_ms),
+            max_subscriptions: config.ws_max_subscriptions,
+            max_message_bytes: config.ws_max_message_bytes,
+        },
+        stop: services.stop.subscribe(),
+    };
     let router = http::router(state, config.max_body_bytes);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
+    let stop = services.stop.clone();
     let handle = tokio::spawn(async move {
-        axum::serve(listener, router)
+        let served = axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 let _ = rx.await;
+                // Sockets complete their subscriptions and close; background tasks end.
+                let _ = stop.send(true);
             })
-            .await
+            .await;
+        let _ = pump.await;
+        served
     });
     Ok(RunningServer {
         addr,

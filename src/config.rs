@@ -105,6 +105,33 @@ pub struct Config {
         global = true
     )]
     pub response_window_days: i64,
+    /// Events a live subscriber may fall behind before it catches up from the log.
+    #[arg(
+        long,
+        env = "COSELL_EVENT_BUFFER",
+        default_value_t = 1024,
+        global = true
+    )]
+    pub event_buffer: usize,
+    /// Milliseconds a WebSocket has to send `connection_init` (then closed with 4408).
+    #[arg(
+        long,
+        env = "COSELL_WS_INIT_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub ws_init_timeout_ms: u64,
+    /// Subscriptions one WebSocket may hold at once.
+    #[arg(
+        long,
+        env = "COSELL_WS_MAX_SUBSCRIPTIONS",
+        default_value_t = 100,
+        global = true
+    )]
+    pub ws_max_subscriptions: usize,
+    /// Largest WebSocket message accepted, in bytes.
+    #[arg(long, env = "COSELL_WS_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub ws_max_message_bytes: usize,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "COSELL_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,

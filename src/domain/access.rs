@@ -208,3 +208,10 @@ mod tests {
         );
     }
 }
+
+/// Whether `viewer` sees an event shown to `audience`: its organization must be in the
+/// audience, and a referral user must be on its organization's team in the engagement
+/// (`on_team`), exactly as for the opportunities themselves.
+pub fn sees_event(viewer: &Viewer, audience: &[uuid::Uuid], on_team: bool) -> bool {
+    audience.contains(&viewer.organization_id) && (viewer.sees_whole_organization() || on_team)
+}

@@ -15,6 +15,7 @@ pub struct AppContext {
     pub db: DatabaseConnection,
     pub keys: TokenKeys,
     pub deps: Deps,
+    pub bus: crate::events::EventBus,
 }
 
 impl AppContext {

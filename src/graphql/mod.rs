@@ -10,9 +10,10 @@ pub mod ids;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod subscription;
 pub mod types;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{Data, MergedObject, Schema};
 
 pub use context::{AppContext, Session};
 
@@ -26,7 +27,7 @@ pub struct Query(query::DirectoryQuery, deal_query::DealQuery);
 pub struct Mutation(mutation::DirectoryMutation, deal_mutation::DealMutation);
 
 /// The schema type served by the HTTP layer.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;
 
 /// Limits applied before any resolver runs.
 #[derive(Debug, Clone, Copy)]
@@ -37,11 +38,15 @@ pub struct Limits {
 
 /// Builds the schema with its limits, its error-code extension and the shared context.
 pub fn build_schema(ctx: Option<AppContext>, limits: Limits) -> AppSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(64)
-        .extension(extension::ErrorCodes);
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscription::SubscriptionRoot,
+    )
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_recursive_depth(64)
+    .extension(extension::ErrorCodes);
     if let Some(ctx) = ctx {
         builder = builder.data(ctx);
     }
@@ -58,6 +63,20 @@ pub fn sdl() -> String {
         },
     )
     .sdl()
+}
+
+/// The data of a WebSocket connection, from its `connection_init` token; fails (and
+/// the socket closes) when the token does not sign anyone in.
+pub async fn connection_data(
+    ctx: &AppContext,
+    token: Option<String>,
+) -> Result<Data, crate::error::AppError> {
+    let token = token.ok_or_else(|| crate::error::AppError::Unauthenticated("no token".into()))?;
+    crate::service::session::authenticate(&ctx.db, &ctx.keys, &token).await?;
+    let mut data = Data::default();
+    data.insert(Session::new(Some(token)));
+    data.insert(loaders::Loaders::new(&ctx.db));
+    Ok(data)
 }
 
 /// Attaches a request's session (its bearer token) and per-request loaders.

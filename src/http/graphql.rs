@@ -3,7 +3,7 @@
 //! serves GraphiQL.
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql_axum::GraphQLRequest;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -89,6 +89,19 @@ pub async fn post_graphql(State(state): State<HttpState>, req: Request) -> Respo
 
 pub async fn get_graphql(State(state): State<HttpState>, req: Request) -> Response {
     let headers = req.headers().clone();
+    let upgrade = headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if upgrade {
+        let (mut parts, _) = req.into_parts();
+        return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &state)
+            .await
+        {
+            Ok(ws) => super::ws::upgrade(State(state), ws).await,
+            Err(rejection) => rejection.into_response(),
+        };
+    }
     let has_query = req
         .uri()
         .query()

@@ -3,6 +3,9 @@
 //! (body limit, one log line per request).
 mod assets;
 mod graphql;
+mod ws;
+
+pub use ws::WsLimits;
 
 use std::time::Duration;
 
@@ -21,6 +24,9 @@ use crate::graphql::{AppContext, AppSchema};
 pub struct HttpState {
     pub schema: AppSchema,
     pub ctx: AppContext,
+    pub ws: WsLimits,
+    /// Turns `true` when the server shuts down.
+    pub stop: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The router with every route and layer.
@@ -30,6 +36,7 @@ pub fn router(state: HttpState, max_body_bytes: usize) -> Router {
             "/graphql",
             get(graphql::get_graphql).post(graphql::post_graphql),
         )
+        .route("/graphql/ws", get(ws::upgrade))
         .route("/graphql/assets/{file}", get(assets::serve))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -309,6 +309,7 @@ pub async fn create_deal(
     }
     events::append(&txn, now, drafts).await?;
     txn.commit().await?;
+    deps.bus.wake();
     Ok(opp)
 }
 
@@ -404,7 +405,7 @@ pub async fn send_invitation(
     .await?;
     events::append(&txn, now, drafts).await?;
     txn.commit().await?;
-    let _ = invitation_id;
+    deps.bus.wake();
     Ok(invitation)
 }
 

@@ -77,5 +77,10 @@ pub async fn append<C: ConnectionTrait>(
             .exec_without_returning(txn)
             .await?;
     }
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Delivered at commit: wakes the event pumps of the other instances.
+        txn.execute_unprepared(&format!("NOTIFY {}", crate::events::bus::CHANNEL))
+            .await?;
+    }
     Ok(seqs)
 }

@@ -83,5 +83,8 @@ async fn expire_batch(deps: &Deps) -> Result<usize, AppError> {
     }
     events::append(&txn, now, drafts).await?;
     txn.commit().await?;
+    if !rows.is_empty() {
+        deps.bus.wake();
+    }
     Ok(rows.len())
 }

@@ -25,6 +25,8 @@ pub struct Deps {
     pub clock: Clock,
     /// How long an invitee has to answer.
     pub response_window: chrono::Duration,
+    /// Told after every commit that wrote events.
+    pub bus: crate::events::EventBus,
 }
 
 /// A field path such as `["input", "team", "0", "email"]`.

@@ -149,6 +149,7 @@ async fn finish(
 ) -> Result<opportunities::Model, AppError> {
     events::append(&txn, now, drafts).await?;
     txn.commit().await?;
+    deps.bus.wake();
     store::opportunity(&deps.db, id)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("opportunity {id} vanished")))

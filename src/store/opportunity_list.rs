@@ -313,7 +313,10 @@ pub async fn timeline<C: ConnectionTrait>(
         .push(" WHERE ev.engagement_id = ")
         .bind(engagement);
     let total: i64 = match db
-        .query_one_raw(sql.wrapped("SELECT COUNT(*) AS total FROM (", ") s").build())
+        .query_one_raw(
+            sql.wrapped("SELECT COUNT(*) AS total FROM (", ") s")
+                .build(),
+        )
         .await?
     {
         Some(row) => row.try_get("", "total")?,
