@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use crate::auth::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::email::worker::MailSettings;
 use crate::events::EventBus;
 use crate::graphql::{self, AppContext, Limits};
 use crate::http::{self, HttpState, WsLimits};
@@ -30,6 +31,9 @@ pub struct Services {
     pub stop: watch::Sender<bool>,
     /// The database URL, for the PostgreSQL listener.
     pub database_url: String,
+    pub frontend_url: String,
+    pub reminder_before: chrono::Duration,
+    pub mail: MailSettings,
 }
 
 impl Services {
@@ -40,6 +44,8 @@ impl Services {
             clock: self.clock.clone(),
             response_window: self.response_window,
             bus: self.bus.clone(),
+            frontend_url: self.frontend_url.clone(),
+            reminder_before: self.reminder_before,
         }
     }
 }
@@ -67,6 +73,9 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(Services, bool)> {
         bus: EventBus::new(config.event_buffer),
         stop: watch::channel(false).0,
         database_url: url.clone(),
+        frontend_url: config.frontend_url.clone(),
+        reminder_before: chrono::Duration::hours(config.reminder_hours.max(0)),
+        mail: mail_settings(config)?,
     };
     let seeded = config.seed_demo && seed_demo(&services, config.seed_customers).await?;
     Ok((services, seeded))
@@ -128,9 +137,27 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
         .database_url
         .starts_with("postgres")
         .then(|| services.database_url.clone());
-    let pump = services
-        .bus
-        .spawn(services.db.clone(), pg_url, services.stop.subscribe());
+    let mut tasks =
+        vec![
+            services
+                .bus
+                .spawn(services.db.clone(), pg_url, services.stop.subscribe()),
+        ];
+    if config.mail_worker {
+        tasks.push(crate::email::worker::spawn(
+            services.db.clone(),
+            services.clock.clone(),
+            services.mail.clone(),
+            services.stop.subscribe(),
+        )?);
+    }
+    if config.sweep_interval_secs > 0 {
+        tasks.push(crate::service::expiry::spawn_sweeper(
+            services.deps(),
+            std::time::Duration::from_secs(config.sweep_interval_secs),
+            services.stop.subscribe(),
+        ));
+    }
     let schema = graphql::build_schema(
         Some(ctx.clone()),
         Limits {
@@ -163,7 +190,10 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
                 let _ = stop.send(true);
             })
             .await;
-        let _ = pump.await;
+        // In-flight deliveries and sweeps finish their round before the tasks end.
+        for t in tasks {
+            let _ = t.await;
+        }
         served
     });
     Ok(RunningServer {
@@ -171,6 +201,38 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
         services,
         shutdown: Some(tx),
         handle,
+    })
+}
+
+/// The outbox worker's settings from the configuration.
+fn mail_settings(config: &Config) -> anyhow::Result<MailSettings> {
+    use crate::email::worker::{Smtp, TlsMode};
+    let from: lettre::message::Mailbox = config
+        .mail_from
+        .parse()
+        .with_context(|| format!("COSELL_MAIL_FROM {:?} is not a mailbox", config.mail_from))?;
+    let domain = from.email.domain().to_owned();
+    let smtp = config.smtp_host.as_ref().map(|host| Smtp {
+        host: host.clone(),
+        port: config.smtp_port.unwrap_or(match config.smtp_tls {
+            TlsMode::None => 25,
+            TlsMode::Starttls => 587,
+            TlsMode::Tls => 465,
+        }),
+        tls: config.smtp_tls,
+        username: config.smtp_username.clone(),
+        password: config.smtp_password.clone(),
+    });
+    Ok(MailSettings {
+        smtp,
+        out_dir: config.data_dir.join("outbox"),
+        from,
+        domain,
+        max_attempts: config.mail_max_attempts.max(1),
+        retry_base: std::time::Duration::from_millis(config.mail_retry_base_ms),
+        lease: std::time::Duration::from_secs(60),
+        poll: std::time::Duration::from_millis(config.mail_poll_ms.max(10)),
+        batch: 20,
     })
 }
 

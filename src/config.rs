@@ -132,6 +132,86 @@ pub struct Config {
     /// Largest WebSocket message accepted, in bytes.
     #[arg(long, env = "COSELL_WS_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024, global = true)]
     pub ws_max_message_bytes: usize,
+    /// The front end's base URL, for links in emails.
+    #[arg(
+        long,
+        env = "COSELL_FRONTEND_URL",
+        default_value = "http://localhost:3000",
+        global = true
+    )]
+    pub frontend_url: String,
+    /// SMTP server; without it, emails are written as `.eml` files into `<data-dir>/outbox`.
+    #[arg(long, env = "COSELL_SMTP_HOST", global = true)]
+    pub smtp_host: Option<String>,
+    /// SMTP port (default: 25 without TLS, 587 with STARTTLS, 465 with TLS).
+    #[arg(long, env = "COSELL_SMTP_PORT", global = true)]
+    pub smtp_port: Option<u16>,
+    /// SMTP security: none, starttls or tls.
+    #[arg(long, env = "COSELL_SMTP_TLS", value_enum, default_value_t = crate::email::worker::TlsMode::Starttls, global = true)]
+    pub smtp_tls: crate::email::worker::TlsMode,
+    /// SMTP user name.
+    #[arg(long, env = "COSELL_SMTP_USERNAME", global = true)]
+    pub smtp_username: Option<String>,
+    /// SMTP password.
+    #[arg(
+        long,
+        env = "COSELL_SMTP_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub smtp_password: Option<String>,
+    /// Sender of every email.
+    #[arg(
+        long,
+        env = "COSELL_MAIL_FROM",
+        default_value = "cosell <no-reply@cosell.localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+    /// Delivery attempts before an email is marked failed.
+    #[arg(
+        long,
+        env = "COSELL_MAIL_MAX_ATTEMPTS",
+        default_value_t = 8,
+        global = true
+    )]
+    pub mail_max_attempts: i32,
+    /// First retry delay in milliseconds; it doubles with each attempt (at most an hour).
+    #[arg(
+        long,
+        env = "COSELL_MAIL_RETRY_BASE_MS",
+        default_value_t = 30_000,
+        global = true
+    )]
+    pub mail_retry_base_ms: u64,
+    /// How often the outbox worker looks for due emails, in milliseconds.
+    #[arg(
+        long,
+        env = "COSELL_MAIL_POLL_MS",
+        default_value_t = 500,
+        global = true
+    )]
+    pub mail_poll_ms: u64,
+    /// Run the outbox worker in this instance.
+    #[arg(long, env = "COSELL_MAIL_WORKER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub mail_worker: bool,
+    /// Seconds between expiry sweeps (expire due invitations, send reminders); 0 turns
+    /// the sweeper off in this instance.
+    #[arg(
+        long,
+        env = "COSELL_SWEEP_INTERVAL_SECS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub sweep_interval_secs: u64,
+    /// Hours before an invitation's window ends that its invitee is reminded.
+    #[arg(
+        long,
+        env = "COSELL_REMINDER_HOURS",
+        default_value_t = 72,
+        global = true
+    )]
+    pub reminder_hours: i64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "COSELL_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,

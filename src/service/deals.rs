@@ -13,6 +13,7 @@ use super::customers::{self, NewCustomer};
 use super::deal_input::{self as input, ContactIn, TeamMember, TeamMemberIn, Terms, TermsIn};
 use super::events::{self, EventDraft};
 use super::idempotency::{self, Claim};
+use super::notify::{self, Notice};
 use super::opportunities::{self as opps, load_visible};
 use super::{Checks, Deps, path};
 use crate::db::begin_write;
@@ -547,6 +548,15 @@ async fn invite_in_txn(
         decline_notes: None,
     };
     invitation.clone().into_active_model().insert(txn).await?;
+    notify::invitation(
+        txn,
+        deps,
+        &invitation,
+        Notice::Sent,
+        Some(viewer.user_id),
+        now,
+    )
+    .await?;
 
     let mut changes = engagements::ActiveModel {
         id: Set(engagement.id),

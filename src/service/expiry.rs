@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::Deps;
 use super::events::{self, EventDraft};
+use super::notify::{self, Notice};
 use crate::db::begin_write;
 use crate::domain::deal::InvitationStatus;
 use crate::domain::event::EventKind;
@@ -69,6 +70,7 @@ async fn expire_batch(deps: &Deps) -> Result<usize, AppError> {
                 .await?;
             if let Some(i) = store::invitation(&txn, inv).await? {
                 sides.push(i.inviter_organization_id);
+                notify::invitation(&txn, deps, &i, Notice::Expired, None, now).await?;
             }
         }
         drafts.push(EventDraft {
@@ -87,4 +89,79 @@ async fn expire_batch(deps: &Deps) -> Result<usize, AppError> {
         deps.bus.wake();
     }
     Ok(rows.len())
+}
+
+/// Reminds the invitee's admins of every received invitation whose window ends within
+/// `deps.reminder_before`, once: the conditional update on `reminded_at` picks each
+/// opportunity for exactly one sweep, whichever instance runs it.
+pub async fn remind_due(deps: &Deps) -> Result<usize, AppError> {
+    let now = deps.clock.now();
+    let horizon = now + deps.reminder_before;
+    let txn = begin_write(&deps.db).await?;
+    let mut sql = Sql::new(sea_orm::ConnectionTrait::get_database_backend(&txn));
+    sql.push("UPDATE opportunities SET reminded_at = ")
+        .bind(now)
+        .push(" WHERE stage = 'RECEIVED' AND reminded_at IS NULL AND expires_at > ")
+        .bind(now)
+        .push(" AND expires_at <= ")
+        .bind(horizon)
+        .push(" AND id IN (SELECT id FROM opportunities WHERE stage = 'RECEIVED' AND reminded_at IS NULL AND expires_at <= ")
+        .bind(horizon)
+        .push(" ORDER BY expires_at LIMIT ")
+        .bind(BATCH)
+        .push(") RETURNING id, engagement_id, organization_id, invitation_id");
+    let rows = sea_orm::ConnectionTrait::query_all_raw(&txn, sql.build()).await?;
+    let mut drafts = Vec::new();
+    for row in &rows {
+        let id: Uuid = row.try_get("", "id")?;
+        let engagement: Uuid = row.try_get("", "engagement_id")?;
+        let invitee: Uuid = row.try_get("", "organization_id")?;
+        let invitation: Option<Uuid> = row.try_get("", "invitation_id")?;
+        let mut sides = vec![invitee];
+        if let Some(inv) = invitation
+            && let Some(i) = store::invitation(&txn, inv).await?
+        {
+            sides.push(i.inviter_organization_id);
+            notify::invitation(&txn, deps, &i, Notice::ExpiringSoon, None, now).await?;
+        }
+        drafts.push(EventDraft {
+            kind: EventKind::InvitationExpiringSoon,
+            actor_user: None,
+            actor_organization: None,
+            engagement,
+            opportunity: Some(id),
+            visible_to: sides,
+            payload: json!({ "invitationId": invitation }),
+        });
+    }
+    events::append(&txn, now, drafts).await?;
+    txn.commit().await?;
+    if !rows.is_empty() {
+        deps.bus.wake();
+    }
+    Ok(rows.len())
+}
+
+/// Sweeps every `interval`: expires due invitations, then sends due reminders. Stops
+/// when `stop` turns true.
+pub fn spawn_sweeper(
+    deps: Deps,
+    interval: std::time::Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {},
+                _ = stop.changed() => return,
+            }
+            if let Err(e) = expire_due(&deps).await {
+                tracing::warn!(error = ?e, "sweep: expiring");
+            }
+            if let Err(e) = remind_due(&deps).await {
+                tracing::warn!(error = ?e, "sweep: reminding");
+            }
+        }
+    })
 }

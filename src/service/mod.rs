@@ -8,6 +8,7 @@ pub mod directory;
 pub mod events;
 pub mod expiry;
 pub mod idempotency;
+pub mod notify;
 pub mod opportunities;
 pub mod session;
 pub mod views;
@@ -27,6 +28,10 @@ pub struct Deps {
     pub response_window: chrono::Duration,
     /// Told after every commit that wrote events.
     pub bus: crate::events::EventBus,
+    /// The front end's base URL, for links in emails.
+    pub frontend_url: String,
+    /// How long before the window ends the invitee is reminded.
+    pub reminder_before: chrono::Duration,
 }
 
 /// A field path such as `["input", "team", "0", "email"]`.

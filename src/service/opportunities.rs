@@ -20,6 +20,7 @@ use super::deals::{
     check_solutions, insert_solutions, insert_team, participants, search_norm, stage_after, visible,
 };
 use super::events::{self, EventDraft};
+use super::notify::Notice;
 use super::{Checks, Deps, path};
 use crate::db::begin_write;
 use crate::domain::Viewer;
@@ -263,6 +264,7 @@ pub async fn accept(
     )
     .await?;
     insert_team(&txn, opp.id, &members, 0, now).await?;
+    mail(&txn, deps, &opp, Notice::Accepted, viewer, now).await?;
     let sides = invitation_sides(&txn, &opp).await?;
     let d = draft(
         EventKind::InvitationAccepted,
@@ -309,6 +311,11 @@ pub async fn decline(
         notes.clone(),
     )
     .await?;
+    let declined = Notice::Declined {
+        reason: reason.as_str().to_owned(),
+        notes: notes.clone(),
+    };
+    mail(&txn, deps, &opp, declined, viewer, now).await?;
     let sides = invitation_sides(&txn, &opp).await?;
     let d = draft(
         EventKind::InvitationDeclined,
@@ -318,6 +325,23 @@ pub async fn decline(
         json!({ "invitationId": opp.invitation_id, "reason": reason.as_str(), "notes": notes }),
     );
     finish(deps, txn, now, vec![d], id).await
+}
+
+/// Emails about the invitation that created `opp`.
+async fn mail<C: ConnectionTrait>(
+    txn: &C,
+    deps: &Deps,
+    opp: &opportunities::Model,
+    notice: Notice,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    if let Some(id) = opp.invitation_id
+        && let Some(inv) = store::invitation(txn, id).await?
+    {
+        super::notify::invitation(txn, deps, &inv, notice, Some(viewer.user_id), now).await?;
+    }
+    Ok(())
 }
 
 fn check_window(opp: &opportunities::Model, now: DateTime<Utc>) -> Result<(), AppError> {
