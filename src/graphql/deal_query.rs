@@ -181,8 +181,47 @@ fn window(
     }
 }
 
+/// An email that could not be delivered.
+#[derive(async_graphql::SimpleObject)]
+pub struct FailedEmail {
+    pub id: ID,
+    /// Which email (e.g. `INVITATION_RECEIVED`).
+    pub kind: String,
+    pub recipient_email: String,
+    pub subject: String,
+    pub attempts: i32,
+    /// The mail server's last answer.
+    pub last_error: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
 #[Object]
 impl DealQuery {
+    /// Emails to the viewer's organization that failed for good (a permanent refusal,
+    /// or too many passing ones), newest first. For referral and account admins.
+    async fn failed_emails(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(validator(minimum = 1, maximum = 100))] first: Option<i32>,
+    ) -> async_graphql::Result<Vec<FailedEmail>> {
+        let v = viewer(ctx).await?;
+        let rows = crate::service::outbox::failed(&app(ctx)?.db, v, first.unwrap_or(20) as u64)
+            .await
+            .gql()?;
+        Ok(rows
+            .into_iter()
+            .map(|r| FailedEmail {
+                id: ID(r.id.to_string()),
+                kind: r.kind,
+                recipient_email: r.recipient_email,
+                subject: r.subject,
+                attempts: r.attempts,
+                last_error: r.last_error,
+                created_at: r.created_at,
+            })
+            .collect())
+    }
+
     /// One of the viewer's opportunities; `null` when it does not exist or the viewer
     /// may not see it.
     async fn opportunity(

@@ -66,10 +66,15 @@ pub async fn upgrade(State(state): State<HttpState>, ws: WebSocketUpgrade) -> Re
         .on_upgrade(move |socket| serve(socket, state))
 }
 
+/// A close frame; the reason is cut to fit the 123 bytes a close frame allows.
 fn close(code: u16, reason: &str) -> Message {
+    let mut end = reason.len().min(120);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
     Message::Close(Some(CloseFrame {
         code,
-        reason: Utf8Bytes::from(reason.to_owned()),
+        reason: Utf8Bytes::from(reason[..end].to_owned()),
     }))
 }
 

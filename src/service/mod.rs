@@ -10,6 +10,7 @@ pub mod expiry;
 pub mod idempotency;
 pub mod notify;
 pub mod opportunities;
+pub mod outbox;
 pub mod session;
 pub mod views;
 

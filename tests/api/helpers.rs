@@ -125,6 +125,11 @@ pub struct TestApp {
 impl TestApp {
     /// A fresh app with the demo data; `None` when PostgreSQL is wanted but not there.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn`], with the configuration adjusted by `tweak` first.
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let run_id = Uuid::new_v4().simple().to_string();
         let dir = std::env::temp_dir().join(format!("cosell-test-{run_id}"));
         std::fs::create_dir_all(&dir).expect("temp dir");
@@ -138,6 +143,10 @@ impl TestApp {
         config.seed_demo = true;
         config.seed_customers = 40;
         config.db_max_connections = 8;
+        // Tests run sweeps themselves (`expire_now`), at the times they choose.
+        config.sweep_interval_secs = 0;
+        config.mail_poll_ms = 50;
+        config.mail_retry_base_ms = 50;
         let mut cleanup = Cleanup { pg: None, dir };
         config.database_url = Some(match backend {
             Backend::Sqlite => format!(
@@ -157,6 +166,7 @@ impl TestApp {
                 url
             }
         });
+        tweak(&mut config);
         let server = cosell::run(config.clone()).await.expect("server starts");
         let db = server.services.db.clone();
         Some(TestApp {
@@ -298,6 +308,14 @@ impl TestApp {
             .services
             .statements
             .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A second server on the same database (another instance behind the balancer).
+    pub async fn second_instance(&self, tweak: impl FnOnce(&mut Config)) -> RunningServer {
+        let mut config = self.config.clone();
+        config.seed_demo = false;
+        tweak(&mut config);
+        cosell::run(config).await.expect("second instance starts")
     }
 
     /// Moves the server's clock forward.

@@ -2,13 +2,16 @@
 //! with a fresh database and speaks GraphQL over HTTP. Each test runs on SQLite and, when
 //! PostgreSQL is reachable, on PostgreSQL too (see `helpers::Backend`).
 mod helpers;
+mod smtp_sink;
 
 mod architecture;
 mod authorization;
 mod customers;
 mod directory;
+mod email;
 mod http;
 mod lifecycle;
+mod live;
 mod schema;
 mod tokens;
 mod views;
