@@ -108,7 +108,7 @@ pub async fn seed_deals(deps: &Deps) -> anyhow::Result<()> {
             customer_id: Some(cust[(i * 7 + k) % cust.len()].id),
             deal_name: format!("{short}: {name}"),
             value: Some(format!("{}.00", 25_000 * (k + 1) + 1_000 * i)),
-            currency: Some(if k % 2 == 0 { "EUR" } else { "USD" }.into()),
+            currency: Some(if k.is_multiple_of(2) { "EUR" } else { "USD" }.into()),
             close_date: Some(today + Duration::days(30 + 10 * k as i64)),
             crm_id: Some(format!("CRM-{}-{k}", i + 1)),
             notes: Some(format!("Demo deal {k} of {}", p.model.name)),

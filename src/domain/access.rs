@@ -8,7 +8,7 @@ use super::principal::{OrgKind, Viewer};
 /// `team_emails` (lower case): admins see their organization's, users their team's.
 pub fn sees_opportunity(viewer: &Viewer, owner: uuid::Uuid, team_emails: &[String]) -> bool {
     viewer.organization_id == owner
-        && (viewer.sees_whole_organization() || team_emails.iter().any(|e| *e == viewer.email))
+        && (viewer.sees_whole_organization() || team_emails.contains(&viewer.email))
 }
 
 /// The actions a front end may offer.
@@ -103,6 +103,13 @@ pub fn available_actions(c: OfferCase) -> Vec<Offer> {
     out
 }
 
+/// Whether `viewer` sees an event shown to `audience`: its organization must be in the
+/// audience, and a referral user must be on its organization's team in the engagement
+/// (`on_team`), exactly as for the opportunities themselves.
+pub fn sees_event(viewer: &Viewer, audience: &[uuid::Uuid], on_team: bool) -> bool {
+    audience.contains(&viewer.organization_id) && (viewer.sees_whole_organization() || on_team)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +125,17 @@ mod tests {
             tenant_id: Uuid::nil(),
             roles,
         }
+    }
+
+    #[test]
+    fn events_follow_the_audience_and_for_users_the_team() {
+        let org = Uuid::from_u128(1);
+        let admin = viewer(vec![Role::ReferralAdmin]);
+        let user = viewer(vec![Role::ReferralUser]);
+        assert!(sees_event(&admin, &[org], false));
+        assert!(!sees_event(&admin, &[Uuid::from_u128(2)], true));
+        assert!(!sees_event(&user, &[org], false));
+        assert!(sees_event(&user, &[org], true));
     }
 
     #[test]
@@ -207,11 +225,4 @@ mod tests {
             !offers.contains(&Offer::InviteMicrosoft) && offers.contains(&Offer::InvitePartner)
         );
     }
-}
-
-/// Whether `viewer` sees an event shown to `audience`: its organization must be in the
-/// audience, and a referral user must be on its organization's team in the engagement
-/// (`on_team`), exactly as for the opportunities themselves.
-pub fn sees_event(viewer: &Viewer, audience: &[uuid::Uuid], on_team: bool) -> bool {
-    audience.contains(&viewer.organization_id) && (viewer.sees_whole_organization() || on_team)
 }

@@ -154,7 +154,7 @@ pub fn render(kind: MailKind, f: &Facts) -> Rendered {
         let _ = write!(html, "<p><strong>Reason:</strong> {}</p>", escape(r));
     }
     if let Some(n) = f.notes.as_deref().filter(|n| !n.is_empty()) {
-        let _ = write!(text, "Notes: {n}\n");
+        let _ = writeln!(text, "Notes: {n}");
         let _ = write!(html, "<p><strong>Notes:</strong> {}</p>", escape(n));
     }
     if !f.contacts.is_empty() {

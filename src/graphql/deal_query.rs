@@ -4,7 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::NaiveDate;
 
 use super::connection::ConnectionFields;
-use super::context::{app, viewer};
+use super::context::{app, loaders, viewer};
 use super::deal_types::{DealType, Direction, Invitation, Opportunity, Stage};
 use super::ids::{self, Kind};
 use crate::domain::deal;
@@ -278,6 +278,11 @@ impl DealQuery {
         let page = views::list(&app(ctx)?.db, v, View::from(view), &f, sort, &w)
             .await
             .gql()?;
+        let models: Vec<entity::opportunities::Model> =
+            page.rows.iter().map(|(_, m)| m.clone()).collect();
+        loaders(ctx)?.prime(v.user_id, &models).await.map_err(|e| {
+            crate::error::AppError::Internal(anyhow::anyhow!(e.to_string())).into_graphql()
+        })?;
         let mut conn = Connection::with_additional_fields(
             page.has_previous,
             page.has_next,

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
     customers, engagements, invitations, opportunities, organizations, solutions, team_members,
     users,
@@ -149,43 +149,146 @@ impl Loader<(Uuid, Uuid)> for FavoriteLoader {
     }
 }
 
-/// The loaders of one request.
+/// The loaders of one request. They cache for the request's life, so a page's nested
+/// fields share what one of them loaded; a WebSocket connection turns the caches off
+/// (see [`Loaders::uncached`]) so that long-lived subscriptions never read stale rows.
 pub struct Loaders {
-    pub organizations: DataLoader<OrganizationLoader>,
-    pub customers: DataLoader<CustomerLoader>,
-    pub engagements: DataLoader<EngagementLoader>,
-    pub users: DataLoader<UserLoader>,
-    pub solutions: DataLoader<SolutionLoader>,
-    pub teams: DataLoader<TeamLoader>,
-    pub opportunity_solutions: DataLoader<OpportunitySolutionsLoader>,
-    pub participants: DataLoader<ParticipantsLoader>,
-    pub invitations: DataLoader<InvitationsLoader>,
-    pub favorites: DataLoader<FavoriteLoader>,
+    pub organizations: DataLoader<OrganizationLoader, HashMapCache>,
+    pub customers: DataLoader<CustomerLoader, HashMapCache>,
+    pub engagements: DataLoader<EngagementLoader, HashMapCache>,
+    pub users: DataLoader<UserLoader, HashMapCache>,
+    pub solutions: DataLoader<SolutionLoader, HashMapCache>,
+    pub teams: DataLoader<TeamLoader, HashMapCache>,
+    pub opportunity_solutions: DataLoader<OpportunitySolutionsLoader, HashMapCache>,
+    pub participants: DataLoader<ParticipantsLoader, HashMapCache>,
+    pub invitations: DataLoader<InvitationsLoader, HashMapCache>,
+    pub favorites: DataLoader<FavoriteLoader, HashMapCache>,
 }
 
 impl Loaders {
     pub fn new(db: &DatabaseConnection) -> Self {
         let d = || db.clone();
         Loaders {
-            organizations: DataLoader::new(OrganizationLoader { db: d() }, tokio::spawn),
-            customers: DataLoader::new(CustomerLoader { db: d() }, tokio::spawn),
-            engagements: DataLoader::new(EngagementLoader { db: d() }, tokio::spawn),
-            users: DataLoader::new(UserLoader { db: d() }, tokio::spawn),
-            solutions: DataLoader::new(SolutionLoader { db: d() }, tokio::spawn),
-            teams: DataLoader::new(TeamLoader { db: d() }, tokio::spawn),
-            opportunity_solutions: DataLoader::new(
+            organizations: DataLoader::with_cache(
+                OrganizationLoader { db: d() },
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            customers: DataLoader::with_cache(
+                CustomerLoader { db: d() },
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            engagements: DataLoader::with_cache(
+                EngagementLoader { db: d() },
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            users: DataLoader::with_cache(
+                UserLoader { db: d() },
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            solutions: DataLoader::with_cache(
+                SolutionLoader { db: d() },
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            teams: DataLoader::with_cache(
+                TeamLoader { db: d() },
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            opportunity_solutions: DataLoader::with_cache(
                 OpportunitySolutionsLoader { db: d() },
                 tokio::spawn,
+                HashMapCache::default(),
             ),
-            participants: DataLoader::new(ParticipantsLoader { db: d() }, tokio::spawn),
-            invitations: DataLoader::new(InvitationsLoader { db: d() }, tokio::spawn),
-            favorites: DataLoader::new(FavoriteLoader { db: d() }, tokio::spawn),
+            participants: DataLoader::with_cache(
+                ParticipantsLoader { db: d() },
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            invitations: DataLoader::with_cache(
+                InvitationsLoader { db: d() },
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            favorites: DataLoader::with_cache(
+                FavoriteLoader { db: d() },
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
         }
     }
 }
 
+impl Loaders {
+    /// Loaders that batch but do not cache: for a WebSocket connection's subscriptions.
+    pub fn uncached(db: &DatabaseConnection) -> Self {
+        let l = Self::new(db);
+        l.organizations.enable_all_cache(false);
+        l.customers.enable_all_cache(false);
+        l.engagements.enable_all_cache(false);
+        l.users.enable_all_cache(false);
+        l.solutions.enable_all_cache(false);
+        l.teams.enable_all_cache(false);
+        l.opportunity_solutions.enable_all_cache(false);
+        l.participants.enable_all_cache(false);
+        l.invitations.enable_all_cache(false);
+        l.favorites.enable_all_cache(false);
+        l
+    }
+
+    /// Loads in one round what a page of opportunities' nested fields will ask for, so
+    /// the page costs the same number of statements whatever its size.
+    pub async fn prime(
+        &self,
+        viewer_user: Uuid,
+        page: &[opportunities::Model],
+    ) -> Result<(), LoadError> {
+        let opp_ids: Vec<Uuid> = page.iter().map(|o| o.id).collect();
+        let eng_ids: Vec<Uuid> = page.iter().map(|o| o.engagement_id).collect();
+        let (engagements, participants, invitations, _, _, _) = futures_util::try_join!(
+            self.engagements.load_many(eng_ids.iter().copied()),
+            self.participants.load_many(eng_ids.iter().copied()),
+            self.invitations.load_many(eng_ids.iter().copied()),
+            self.opportunity_solutions
+                .load_many(opp_ids.iter().copied()),
+            self.favorites
+                .load_many(opp_ids.iter().map(|o| (viewer_user, *o))),
+            async { Ok(()) },
+        )?;
+        let customers: Vec<Uuid> = engagements.values().map(|e| e.customer_id).collect();
+        let all_opps: Vec<&opportunities::Model> = participants.values().flatten().collect();
+        let mut orgs: Vec<Uuid> = all_opps.iter().map(|o| o.organization_id).collect();
+        orgs.extend(
+            invitations
+                .values()
+                .flatten()
+                .flat_map(|i| [i.inviter_organization_id, i.invitee_organization_id]),
+        );
+        let teams: Vec<Uuid> = all_opps.iter().map(|o| o.id).collect();
+        let users: Vec<Uuid> = invitations
+            .values()
+            .flatten()
+            .map(|i| i.inviter_user_id)
+            .collect();
+        futures_util::try_join!(
+            self.customers.load_many(customers),
+            self.organizations.load_many(orgs),
+            self.teams.load_many(teams),
+            self.users.load_many(users),
+        )?;
+        Ok(())
+    }
+}
+
 /// Runs a loader call, turning its error into an internal error with a code.
-pub async fn load<K, L>(loader: &DataLoader<L>, key: K) -> async_graphql::Result<Option<L::Value>>
+pub async fn load<K, L>(
+    loader: &DataLoader<L, HashMapCache>,
+    key: K,
+) -> async_graphql::Result<Option<L::Value>>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     L: Loader<K, Error = LoadError>,

@@ -75,7 +75,7 @@ pub async fn connection_data(
     crate::service::session::authenticate(&ctx.db, &ctx.keys, &token).await?;
     let mut data = Data::default();
     data.insert(Session::new(Some(token)));
-    data.insert(loaders::Loaders::new(&ctx.db));
+    data.insert(loaders::Loaders::uncached(&ctx.db));
     Ok(data)
 }
 

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::HttpState;
 use super::assets;
+use crate::error::ErrorCode;
 use crate::graphql::prepare_request;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -42,12 +43,36 @@ async fn execute(state: &HttpState, headers: &HeaderMap, req: async_graphql::Req
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let mime = if accepts(headers, GRAPHQL_RESPONSE) {
-        GRAPHQL_RESPONSE
+    let (mime, status) = if accepts(headers, GRAPHQL_RESPONSE) {
+        // GraphQL over HTTP: a request that never reached execution (it did not parse
+        // or validate) is a client error with this media type.
+        let rejected = resp.data == async_graphql::Value::Null
+            && resp.errors.iter().any(|e| {
+                e.extensions
+                    .as_ref()
+                    .and_then(|x| x.get("code"))
+                    .is_some_and(|c| {
+                        let c = c.to_string();
+                        [
+                            ErrorCode::GraphqlParseFailed,
+                            ErrorCode::GraphqlValidationFailed,
+                            ErrorCode::QueryTooComplex,
+                        ]
+                        .iter()
+                        .any(|k| c.contains(k.as_str()))
+                    })
+            });
+        let status = if rejected {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        (GRAPHQL_RESPONSE, status)
     } else {
-        "application/json"
+        ("application/json", StatusCode::OK)
     };
     (
+        status,
         [(header::CONTENT_TYPE, HeaderValue::from_static(mime))],
         body,
     )

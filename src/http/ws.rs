@@ -48,7 +48,7 @@ enum ClientMessage {
     },
     Subscribe {
         id: String,
-        payload: GqlRequest,
+        payload: Box<GqlRequest>,
     },
     Complete {
         id: String,
@@ -199,7 +199,7 @@ async fn serve(socket: WebSocket, state: HttpState) {
                             }
                             continue;
                         }
-                        let task = tokio::spawn(run_operation(state.clone(), d, id.clone(), payload, out_tx.clone()));
+                        let task = tokio::spawn(run_operation(state.clone(), d, id.clone(), *payload, out_tx.clone()));
                         subs.insert(id, task);
                     }
                     ClientMessage::Complete { id } => {

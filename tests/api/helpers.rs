@@ -281,9 +281,13 @@ impl TestApp {
             ("team_members", "id, name, phone, email, notify"),
         ] {
             let backend = self.db.get_database_backend();
+            // SQLite keeps uuids as blobs: `quote` renders any value as text there.
             let text = cols
                 .split(", ")
-                .map(|c| format!("COALESCE(CAST({c} AS TEXT), '~')"))
+                .map(|c| match backend {
+                    sea_orm::DbBackend::Sqlite => format!("COALESCE(quote({c}), '~')"),
+                    _ => format!("COALESCE(CAST({c} AS TEXT), '~')"),
+                })
                 .collect::<Vec<_>>()
                 .join(" || '|' || ");
             let rows = self

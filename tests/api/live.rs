@@ -680,19 +680,25 @@ db_test!(
     }
 );
 
-db_test!(shutdown_completes_subscriptions_and_closes_sockets_cleanly, |app| async move {
-    let mut ws = Ws::signed_in(&app, "anna@contoso.example").await;
-    ws.subscribe("e", EVENTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let crate::helpers::TestApp { server, .. } = app;
-    let stopping = tokio::spawn(server.shutdown());
-    match ws.recv(Duration::from_secs(5)).await {
-        Got::Json(v) => {
-            assert_eq!(v["type"], "complete");
-            assert_eq!(v["id"], "e");
+db_test!(
+    shutdown_completes_subscriptions_and_closes_sockets_cleanly,
+    |app| async move {
+        let mut ws = Ws::signed_in(&app, "anna@contoso.example").await;
+        ws.subscribe("e", EVENTS, json!({})).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let crate::helpers::TestApp { server, .. } = app;
+        let stopping = tokio::spawn(server.shutdown());
+        match ws.recv(Duration::from_secs(5)).await {
+            Got::Json(v) => {
+                assert_eq!(v["type"], "complete");
+                assert_eq!(v["id"], "e");
+            }
+            other => panic!("expected complete, got {other:?}"),
         }
-        other => panic!("expected complete, got {other:?}"),
+        assert!(matches!(
+            ws.recv(Duration::from_secs(5)).await,
+            Got::Closed(1001)
+        ));
+        stopping.await.expect("join").expect("clean shutdown");
     }
-    assert!(matches!(ws.recv(Duration::from_secs(5)).await, Got::Closed(1001)));
-    stopping.await.expect("join").expect("clean shutdown");
-});
+);
