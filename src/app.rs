@@ -163,6 +163,9 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
         Limits {
             max_depth: config.max_query_depth,
             max_complexity: config.max_query_complexity,
+            max_aliases: config.max_aliases,
+            max_root_fields: config.max_root_fields,
+            production: config.production,
         },
     );
     let state = HttpState {
@@ -175,7 +178,7 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
         },
         stop: services.stop.subscribe(),
     };
-    let router = http::router(state, config.max_body_bytes);
+    let router = http::router(state, config.max_body_bytes, &config.cors_origins);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;

@@ -231,6 +231,29 @@ pub struct Config {
         global = true
     )]
     pub max_query_complexity: usize,
+    /// Most aliases one document may use (alias floods cost work per alias).
+    #[arg(long, env = "COSELL_MAX_ALIASES", default_value_t = 30, global = true)]
+    pub max_aliases: usize,
+    /// Most root fields one operation may select.
+    #[arg(
+        long,
+        env = "COSELL_MAX_ROOT_FIELDS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub max_root_fields: usize,
+    /// Production mode: introspection and field suggestions off.
+    #[arg(long, env = "COSELL_PRODUCTION", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub production: bool,
+    /// Origins allowed to call the API from a browser (comma-separated; `*` for any).
+    /// None by default: same-origin pages such as GraphiQL need none.
+    #[arg(
+        long,
+        env = "COSELL_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
     /// Log format.
     #[arg(long, env = "COSELL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     pub log_format: LogFormat,

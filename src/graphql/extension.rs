@@ -5,20 +5,58 @@ use std::sync::Arc;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
 };
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Variables};
 
 use crate::error::ErrorCode;
 
-pub struct ErrorCodes;
+/// The extension, with the document limits it enforces right after parsing.
+pub struct ErrorCodes {
+    pub max_aliases: usize,
+    pub max_root_fields: usize,
+}
 
 impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension)
+        Arc::new(ErrorCodesExtension {
+            max_aliases: self.max_aliases,
+            max_root_fields: self.max_root_fields,
+        })
     }
 }
 
-struct ErrorCodesExtension;
+struct ErrorCodesExtension {
+    max_aliases: usize,
+    max_root_fields: usize,
+}
+
+fn count_aliases(set: &SelectionSet) -> usize {
+    set.items
+        .iter()
+        .map(|s| match &s.node {
+            Selection::Field(f) => {
+                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node)
+            }
+            Selection::InlineFragment(i) => count_aliases(&i.node.selection_set.node),
+            Selection::FragmentSpread(_) => 0,
+        })
+        .sum()
+}
+
+/// Aliases in the whole document, and the largest root selection of an operation.
+fn shape(doc: &ExecutableDocument) -> (usize, usize) {
+    let mut aliases: usize = doc
+        .fragments
+        .values()
+        .map(|f| count_aliases(&f.node.selection_set.node))
+        .sum();
+    let mut root = 0;
+    for (_, op) in doc.operations.iter() {
+        aliases += count_aliases(&op.node.selection_set.node);
+        root = root.max(op.node.selection_set.node.items.len());
+    }
+    (aliases, root)
+}
 
 fn has_code(e: &ServerError) -> bool {
     e.extensions
@@ -43,10 +81,24 @@ impl Extension for ErrorCodesExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|mut e| {
+        let doc = next.run(ctx, query, variables).await.map_err(|mut e| {
             set_code(&mut e, ErrorCode::GraphqlParseFailed);
             e
-        })
+        })?;
+        // Alias floods and wide roots are refused before validation costs anything.
+        let (aliases, root) = shape(&doc);
+        if aliases > self.max_aliases || root > self.max_root_fields {
+            let mut e = ServerError::new(
+                format!(
+                    "the query has {aliases} aliases and {root} root fields; at most {} and {} are allowed",
+                    self.max_aliases, self.max_root_fields
+                ),
+                None,
+            );
+            set_code(&mut e, ErrorCode::QueryTooComplex);
+            return Err(e);
+        }
+        Ok(doc)
     }
 
     async fn validation(

@@ -34,6 +34,10 @@ pub type AppSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;
 pub struct Limits {
     pub max_depth: usize,
     pub max_complexity: usize,
+    pub max_aliases: usize,
+    pub max_root_fields: usize,
+    /// Production: no introspection, no field suggestions in errors.
+    pub production: bool,
 }
 
 /// Builds the schema with its limits, its error-code extension and the shared context.
@@ -46,7 +50,13 @@ pub fn build_schema(ctx: Option<AppContext>, limits: Limits) -> AppSchema {
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_recursive_depth(64)
-    .extension(extension::ErrorCodes);
+    .extension(extension::ErrorCodes {
+        max_aliases: limits.max_aliases,
+        max_root_fields: limits.max_root_fields,
+    });
+    if limits.production {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
     if let Some(ctx) = ctx {
         builder = builder.data(ctx);
     }
@@ -60,6 +70,9 @@ pub fn sdl() -> String {
         Limits {
             max_depth: 1,
             max_complexity: 1,
+            max_aliases: 0,
+            max_root_fields: 0,
+            production: false,
         },
     )
     .sdl()

@@ -208,3 +208,146 @@ fragment TypeRef on __Type {
     ofType { kind name ofType { kind name ofType { kind name } } } } } } }
 }
 "#;
+
+db_test!(
+    graphql_response_json_gets_400_for_requests_that_never_ran,
+    |app| async move {
+        for (query, expected) in [
+            ("{ viewer { ", 400),
+            ("{ nope }", 400),
+            ("{ __typename }", 200),
+        ] {
+            let r = app
+                .http
+                .post(app.url("/graphql"))
+                .header("accept", "application/graphql-response+json")
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .expect("post");
+            assert_eq!(r.status(), expected, "{query}");
+            assert!(
+                r.headers()["content-type"]
+                    .to_str()
+                    .unwrap_or("")
+                    .starts_with("application/graphql-response+json")
+            );
+            // The legacy media type keeps 200 and says so.
+            let r = app
+                .http
+                .post(app.url("/graphql"))
+                .header("accept", "application/json")
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .expect("post");
+            assert_eq!(r.status(), 200);
+            assert!(
+                r.headers()["content-type"]
+                    .to_str()
+                    .unwrap_or("")
+                    .starts_with("application/json")
+            );
+        }
+    }
+);
+
+db_test!(
+    alias_floods_and_wide_roots_are_refused_before_work,
+    |app| async move {
+        let token = app.token("anna@contoso.example").await;
+        let flood: String = (0..200)
+            .map(|i| format!("a{i}: viewer {{ user {{ id }} }} "))
+            .collect();
+        let v = app
+            .gql(Some(&token), &format!("{{ {flood} }}"), json!({}))
+            .await;
+        assert_eq!(error_code(&v), "QUERY_TOO_COMPLEX", "{v}");
+        let nested: String = (0..40).map(|i| format!("n{i}: name ")).collect();
+        let v = app
+            .gql(
+                Some(&token),
+                &format!("{{ viewer {{ user {{ {nested} }} }} }}"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(error_code(&v), "QUERY_TOO_COMPLEX", "{v}");
+        let wide: String = (0..25).map(|_| "__typename ".to_owned()).collect();
+        let v = app
+            .gql(Some(&token), &format!("{{ {wide} }}"), json!({}))
+            .await;
+        assert_eq!(error_code(&v), "QUERY_TOO_COMPLEX", "{v}");
+        // Refused whole: no field ran.
+        assert!(v["data"].is_null(), "{v}");
+    }
+);
+
+db_test!(batched_requests_are_refused, |app| async move {
+    let before = app.count("customers").await;
+    let r = app
+        .http
+        .post(app.url("/graphql"))
+        .json(&json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 400);
+    assert_eq!(app.count("customers").await, before);
+});
+
+async fn production(backend: crate::helpers::Backend) {
+    let Some(app) = crate::helpers::TestApp::spawn_with(backend, |c| {
+        c.production = true;
+        c.cors_origins = vec!["https://app.example".into()];
+    })
+    .await
+    else {
+        return;
+    };
+    let v = app
+        .gql(None, "{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert!(v["data"]["__schema"].is_null(), "introspection is off: {v}");
+    let token = app.token("anna@contoso.example").await;
+    let v = app
+        .gql(Some(&token), "{ viewr { user { id } } }", json!({}))
+        .await;
+    let msg = v["errors"][0]["message"].as_str().unwrap_or("").to_owned();
+    assert!(!msg.contains("Did you mean"), "no suggestions: {msg}");
+    // CORS for the configured origin only.
+    let pre = app
+        .http
+        .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(
+        pre.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let other = app
+        .http
+        .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_mode_hides_the_schema_and_cors_follows_the_config_sqlite() {
+    production(crate::helpers::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_mode_hides_the_schema_and_cors_follows_the_config_postgres() {
+    production(crate::helpers::Backend::Postgres).await;
+}
