@@ -127,6 +127,7 @@ pub async fn run(config: Config) -> anyhow::Result<RunningServer> {
 
 /// Serves the API with services already prepared.
 pub async fn serve(config: Config, services: Services) -> anyhow::Result<RunningServer> {
+    let _ = crate::telemetry::metrics();
     let ctx = AppContext {
         db: services.db.clone(),
         keys: services.keys.clone(),

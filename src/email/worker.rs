@@ -15,7 +15,7 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
-    QueryFilter,
+    PaginatorTrait, QueryFilter,
 };
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -152,6 +152,11 @@ async fn deliver_due(
 ) -> anyhow::Result<usize> {
     let rows = claim(db, clock, settings).await?;
     let n = rows.len();
+    let pending = email_outbox::Entity::find()
+        .filter(email_outbox::Column::Status.eq("PENDING"))
+        .count(db)
+        .await?;
+    metrics::gauge!("cosell_outbox_pending").set(pending as f64);
     for row in rows {
         let outcome = match message(settings, &row) {
             Ok(m) => transport.send(m).await,
@@ -236,6 +241,12 @@ async fn record(
         )
         .filter(email_outbox::Column::Id.eq(row.id))
         .filter(email_outbox::Column::Status.eq("PENDING"));
+    let label = match &outcome {
+        Outcome::Sent => "sent",
+        Outcome::Transient(_) if attempts < s.max_attempts => "retry",
+        _ => "failed",
+    };
+    metrics::counter!("cosell_emails_total", "outcome" => label).increment(1);
     match outcome {
         Outcome::Sent => {
             q = q

@@ -93,6 +93,7 @@ impl EventBus {
                                 let _ = bus.tx.send(Arc::new(ev));
                             }
                             bus.published.store(last, Ordering::SeqCst);
+                            metrics::counter!("cosell_events_published_total").increment(n as u64);
                             if (n as u64) < PAGE {
                                 break;
                             }

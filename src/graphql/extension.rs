@@ -126,6 +126,13 @@ impl Extension for ErrorCodesExtension {
         // (variables, argument validators): our resolvers always code their errors.
         for e in &mut resp.errors {
             set_code(e, ErrorCode::GraphqlValidationFailed);
+            let code = e
+                .extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .map(|c| c.to_string().trim_matches('"').to_owned())
+                .unwrap_or_default();
+            metrics::counter!("cosell_graphql_errors_total", "code" => code).increment(1);
         }
         resp
     }

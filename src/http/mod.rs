@@ -41,7 +41,9 @@ pub fn router(state: HttpState, max_body_bytes: usize, cors_origins: &[String]) 
         .route("/graphql/assets/{file}", get(assets::serve))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(prometheus))
         .with_state(state)
+        .layer(axum::middleware::from_fn(count_requests))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .layer(
             TraceLayer::new_for_http()
@@ -79,6 +81,46 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
             ])
             .max_age(Duration::from_secs(3600)),
     )
+}
+
+/// Prometheus text exposition of the process's metrics.
+async fn prometheus() -> (
+    StatusCode,
+    [(axum::http::HeaderName, &'static str); 1],
+    String,
+) {
+    let body = crate::telemetry::metrics()
+        .map(|h| h.render())
+        .unwrap_or_default();
+    (
+        StatusCode::OK,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        body,
+    )
+}
+
+/// Counts requests and their durations by method, route and status.
+async fn count_requests(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let start = std::time::Instant::now();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!("cosell_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("cosell_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(start.elapsed().as_secs_f64());
+    resp
 }
 
 /// The process is up.

@@ -220,6 +220,22 @@ async fn serve(socket: WebSocket, state: HttpState) {
     let _ = sink.close().await;
 }
 
+/// Counts a subscription as open for as long as it lives (also when aborted).
+struct OpenGauge;
+
+impl OpenGauge {
+    fn new() -> Self {
+        metrics::gauge!("cosell_subscriptions_open").increment(1.0);
+        OpenGauge
+    }
+}
+
+impl Drop for OpenGauge {
+    fn drop(&mut self) {
+        metrics::gauge!("cosell_subscriptions_open").decrement(1.0);
+    }
+}
+
 /// Runs one operation of a socket: `next` for each result, `complete` at the end; an
 /// operation that fails before producing anything (validation, authentication) gets
 /// one `error` message instead.
@@ -231,6 +247,7 @@ async fn run_operation(
     out: mpsc::Sender<Out>,
 ) {
     let mut stream = state.schema.execute_stream_with_session_data(request, data);
+    let _open = OpenGauge::new();
     let mut first = true;
     while let Some(resp) = stream.next().await {
         let failed_at_start =

@@ -156,8 +156,10 @@ pub fn spawn_sweeper(
                 _ = tick.tick() => {},
                 _ = stop.changed() => return,
             }
-            if let Err(e) = expire_due(&deps).await {
-                tracing::warn!(error = ?e, "sweep: expiring");
+            metrics::counter!("cosell_sweeps_total").increment(1);
+            match expire_due(&deps).await {
+                Ok(n) => metrics::counter!("cosell_invitations_expired_total").increment(n as u64),
+                Err(e) => tracing::warn!(error = ?e, "sweep: expiring"),
             }
             if let Err(e) = remind_due(&deps).await {
                 tracing::warn!(error = ?e, "sweep: reminding");

@@ -351,3 +351,21 @@ async fn production_mode_hides_the_schema_and_cors_follows_the_config_sqlite() {
 async fn production_mode_hides_the_schema_and_cors_follows_the_config_postgres() {
     production(crate::helpers::Backend::Postgres).await;
 }
+
+db_test!(metrics_are_exposed_for_prometheus, |app| async move {
+    app.gql(None, "{ viewer { user { id } } }", json!({})).await;
+    let r = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.expect("text");
+    assert!(body.contains("cosell_http_requests_total"), "{body}");
+    assert!(body.contains("cosell_http_request_duration_seconds"));
+    assert!(
+        body.contains("cosell_graphql_errors_total{code=\"UNAUTHENTICATED\"}"),
+        "{body}"
+    );
+});
