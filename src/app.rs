@@ -178,6 +178,7 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
             max_message_bytes: config.ws_max_message_bytes,
         },
         stop: services.stop.subscribe(),
+        limiter: http::RateLimiter::new(config.rate_limit_per_minute, config.rate_limit_burst),
     };
     let router = http::router(state, config.max_body_bytes, &config.cors_origins);
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -234,9 +235,10 @@ fn mail_settings(config: &Config) -> anyhow::Result<MailSettings> {
         domain,
         max_attempts: config.mail_max_attempts.max(1),
         retry_base: std::time::Duration::from_millis(config.mail_retry_base_ms),
-        lease: std::time::Duration::from_secs(60),
+        lease: std::time::Duration::from_secs(config.mail_lease_secs.max(1)),
         poll: std::time::Duration::from_millis(config.mail_poll_ms.max(10)),
-        batch: 20,
+        // Ten sends at the SMTP timeout (20 s) stay well inside the default lease.
+        batch: 10,
     })
 }
 

@@ -192,6 +192,15 @@ pub struct Config {
         global = true
     )]
     pub mail_poll_ms: u64,
+    /// Seconds a worker holds the emails it claimed; another instance takes them over
+    /// after that (a crashed worker's). Longer than a batch can take to send.
+    #[arg(
+        long,
+        env = "COSELL_MAIL_LEASE_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub mail_lease_secs: u64,
     /// Run the outbox worker in this instance.
     #[arg(long, env = "COSELL_MAIL_WORKER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub mail_worker: bool,
@@ -254,6 +263,22 @@ pub struct Config {
         global = true
     )]
     pub cors_origins: Vec<String>,
+    /// Requests per minute one token may send on average (0: no limit).
+    #[arg(
+        long,
+        env = "COSELL_RATE_LIMIT_PER_MINUTE",
+        default_value_t = 1200,
+        global = true
+    )]
+    pub rate_limit_per_minute: u32,
+    /// Requests one token may send in a burst.
+    #[arg(
+        long,
+        env = "COSELL_RATE_LIMIT_BURST",
+        default_value_t = 200,
+        global = true
+    )]
+    pub rate_limit_burst: u32,
     /// Log format.
     #[arg(long, env = "COSELL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
     pub log_format: LogFormat,

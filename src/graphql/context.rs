@@ -28,7 +28,8 @@ impl AppContext {
 /// One request's (or one WebSocket's) credentials.
 pub struct Session {
     token: Option<String>,
-    viewer: OnceCell<Result<Viewer, String>>,
+    /// `Err(Some(why))`: not signed in; `Err(None)`: the check itself failed.
+    viewer: OnceCell<Result<Viewer, Option<String>>>,
 }
 
 impl Session {
@@ -56,21 +57,25 @@ pub async fn viewer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Viewer> 
         .viewer
         .get_or_init(|| async {
             let Some(token) = session.token.as_deref() else {
-                return Err("no bearer token".to_owned());
+                return Err(Some("no bearer token".to_owned()));
             };
             match session::authenticate(&app.db, &app.keys, token).await {
                 Ok(v) => Ok(v),
-                Err(AppError::Unauthenticated(why)) => Err(why),
+                Err(AppError::Unauthenticated(why)) => Err(Some(why)),
                 Err(other) => {
-                    tracing::error!(error = ?other, "authentication failed");
-                    Err("authentication failed".to_owned())
+                    // The database failing is not the caller's fault: not UNAUTHENTICATED.
+                    tracing::error!(error = ?other, "authentication could not be checked");
+                    Err(None)
                 }
             }
         })
         .await;
     result
         .as_ref()
-        .map_err(|why| AppError::Unauthenticated(why.clone()))
+        .map_err(|why| match why {
+            Some(why) => AppError::Unauthenticated(why.clone()),
+            None => AppError::Internal(anyhow::anyhow!("authentication could not be checked")),
+        })
         .gql()
 }
 

@@ -34,7 +34,22 @@ fn accepts(headers: &HeaderMap, mime: &str) -> bool {
 }
 
 async fn execute(state: &HttpState, headers: &HeaderMap, req: async_graphql::Request) -> Response {
-    let req = prepare_request(req, &state.ctx, bearer(headers));
+    let token = bearer(headers);
+    if let Some(t) = &token
+        && !state.limiter.allow(t)
+    {
+        let body = serde_json::json!({ "errors": [{
+            "message": "too many requests for this token; slow down",
+            "extensions": { "code": ErrorCode::RateLimited.as_str() }
+        }]});
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "1")],
+            axum::Json(body),
+        )
+            .into_response();
+    }
+    let req = prepare_request(req, &state.ctx, token);
     let resp = state.schema.execute(req).await;
     let body = match serde_json::to_vec(&resp) {
         Ok(b) => b,

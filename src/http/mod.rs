@@ -3,7 +3,10 @@
 //! (body limit, one log line per request).
 mod assets;
 mod graphql;
+mod ratelimit;
 mod ws;
+
+pub use ratelimit::RateLimiter;
 
 pub use ws::WsLimits;
 
@@ -28,6 +31,7 @@ pub struct HttpState {
     pub ws: WsLimits,
     /// Turns `true` when the server shuts down.
     pub stop: tokio::sync::watch::Receiver<bool>,
+    pub limiter: RateLimiter,
 }
 
 /// The router with every route and layer.

@@ -301,6 +301,7 @@ pub async fn create_deal(
             Invitee {
                 organization: org,
                 field,
+                invitation: Uuid::now_v7(),
             },
             t,
             now,
@@ -392,6 +393,7 @@ pub async fn send_invitation(
         Invitee {
             organization: input.organization_id,
             field: path(&at, &["organizationId"]),
+            invitation: invitation_id,
         },
         terms,
         now,
@@ -410,10 +412,12 @@ pub async fn send_invitation(
     Ok(invitation)
 }
 
-/// Who is invited, and the input field that names it.
+/// Who is invited, the input field that names it, and the id the invitation gets
+/// (known before it is written, so an idempotency key can point at it).
 pub struct Invitee {
     pub organization: Uuid,
     pub field: Vec<String>,
+    pub invitation: Uuid,
 }
 
 /// Everything an invitation writes, inside the caller's transaction: the checks of the
@@ -498,7 +502,7 @@ async fn invite_in_txn(
     });
     let close_date = terms.close_date.or(inviter.close_date);
 
-    let invitation_id = Uuid::now_v7();
+    let invitation_id = invitee.invitation;
     let expires_at = now + deps.response_window;
     let details = Details {
         deal_name: inviter.deal_name.clone(),

@@ -50,31 +50,55 @@ async fn expire_batch(deps: &Deps) -> Result<usize, AppError> {
         .bind(BATCH)
         .push(") RETURNING id, engagement_id, organization_id, invitation_id");
     let rows = sea_orm::ConnectionTrait::query_all_raw(&txn, sql.build()).await?;
+    let drafts = announce(&txn, deps, &rows, Notice::Expired, now).await?;
+    events::append(&txn, now, drafts).await?;
+    txn.commit().await?;
+    if !rows.is_empty() {
+        deps.bus.wake();
+    }
+    Ok(rows.len())
+}
+
+/// For each opportunity a sweep returned: marks its invitation expired (for an
+/// expiry), queues the emails, and drafts the event for both sides.
+async fn announce(
+    txn: &sea_orm::DatabaseTransaction,
+    deps: &Deps,
+    rows: &[sea_orm::QueryResult],
+    notice: Notice,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<EventDraft>, AppError> {
+    let (kind, expiring) = match notice {
+        Notice::Expired => (EventKind::InvitationExpired, true),
+        _ => (EventKind::InvitationExpiringSoon, false),
+    };
     let mut drafts = Vec::new();
-    for row in &rows {
+    for row in rows {
         let id: Uuid = row.try_get("", "id")?;
         let engagement: Uuid = row.try_get("", "engagement_id")?;
         let invitee: Uuid = row.try_get("", "organization_id")?;
         let invitation: Option<Uuid> = row.try_get("", "invitation_id")?;
         let mut sides = vec![invitee];
         if let Some(inv) = invitation {
-            invitations::Entity::update_many()
-                .set(invitations::ActiveModel {
-                    status: Set(InvitationStatus::Expired.as_str().to_owned()),
-                    answered_at: Set(Some(now)),
-                    ..Default::default()
-                })
-                .filter(invitations::Column::Id.eq(inv))
-                .filter(invitations::Column::Status.eq(InvitationStatus::Pending.as_str()))
-                .exec(&txn)
-                .await?;
-            if let Some(i) = store::invitation(&txn, inv).await? {
+            if expiring {
+                invitations::Entity::update_many()
+                    .set(invitations::ActiveModel {
+                        status: Set(InvitationStatus::Expired.as_str().to_owned()),
+                        answered_at: Set(Some(now)),
+                        ..Default::default()
+                    })
+                    .filter(invitations::Column::Id.eq(inv))
+                    .filter(invitations::Column::Status.eq(InvitationStatus::Pending.as_str()))
+                    .exec(txn)
+                    .await?;
+            }
+            if let Some(i) = store::invitation(txn, inv).await? {
                 sides.push(i.inviter_organization_id);
-                notify::invitation(&txn, deps, &i, Notice::Expired, None, now).await?;
+                notify::invitation(txn, deps, &i, notice.clone(), None, now).await?;
             }
         }
         drafts.push(EventDraft {
-            kind: EventKind::InvitationExpired,
+            kind,
             actor_user: None,
             actor_organization: None,
             engagement,
@@ -83,12 +107,7 @@ async fn expire_batch(deps: &Deps) -> Result<usize, AppError> {
             payload: json!({ "invitationId": invitation }),
         });
     }
-    events::append(&txn, now, drafts).await?;
-    txn.commit().await?;
-    if !rows.is_empty() {
-        deps.bus.wake();
-    }
-    Ok(rows.len())
+    Ok(drafts)
 }
 
 /// Reminds the invitee's admins of every received invitation whose window ends within
@@ -111,29 +130,7 @@ pub async fn remind_due(deps: &Deps) -> Result<usize, AppError> {
         .bind(BATCH)
         .push(") RETURNING id, engagement_id, organization_id, invitation_id");
     let rows = sea_orm::ConnectionTrait::query_all_raw(&txn, sql.build()).await?;
-    let mut drafts = Vec::new();
-    for row in &rows {
-        let id: Uuid = row.try_get("", "id")?;
-        let engagement: Uuid = row.try_get("", "engagement_id")?;
-        let invitee: Uuid = row.try_get("", "organization_id")?;
-        let invitation: Option<Uuid> = row.try_get("", "invitation_id")?;
-        let mut sides = vec![invitee];
-        if let Some(inv) = invitation
-            && let Some(i) = store::invitation(&txn, inv).await?
-        {
-            sides.push(i.inviter_organization_id);
-            notify::invitation(&txn, deps, &i, Notice::ExpiringSoon, None, now).await?;
-        }
-        drafts.push(EventDraft {
-            kind: EventKind::InvitationExpiringSoon,
-            actor_user: None,
-            actor_organization: None,
-            engagement,
-            opportunity: Some(id),
-            visible_to: sides,
-            payload: json!({ "invitationId": invitation }),
-        });
-    }
+    let drafts = announce(&txn, deps, &rows, Notice::ExpiringSoon, now).await?;
     events::append(&txn, now, drafts).await?;
     txn.commit().await?;
     if !rows.is_empty() {

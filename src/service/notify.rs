@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use entity::{email_outbox, invitations, users};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -239,9 +240,10 @@ async fn muted_emails<C: ConnectionTrait>(
     txn: &C,
     emails: &[String],
 ) -> Result<HashSet<String>, AppError> {
+    let lower: Vec<String> = emails.iter().map(|e| e.to_lowercase()).collect();
     Ok(users::Entity::find()
         .filter(users::Column::NotificationsEnabled.eq(false))
-        .filter(users::Column::Email.is_in(emails.iter().cloned()))
+        .filter(Expr::expr(Func::lower(Expr::col(users::Column::Email))).is_in(lower))
         .all(txn)
         .await?
         .into_iter()

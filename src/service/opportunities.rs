@@ -247,7 +247,7 @@ pub async fn accept(
     let at = vec!["input".to_owned(), "team".to_owned()];
     let members = match &team {
         Some(t) => input::team(&mut c, &at, t, true),
-        None => vec![self_member(&deps.db, viewer, &mut c).await?],
+        None => vec![self_member(&txn, viewer, &mut c).await?],
     };
     c.finish()?;
     changes.stage = Set(next.as_str().to_owned());
@@ -357,8 +357,8 @@ fn check_window(opp: &opportunities::Model, now: DateTime<Utc>) -> Result<(), Ap
 }
 
 /// The accepting user as the team's one member (its profile needs a phone).
-async fn self_member(
-    db: &DatabaseConnection,
+async fn self_member<C: ConnectionTrait>(
+    db: &C,
     viewer: &Viewer,
     c: &mut Checks,
 ) -> Result<input::TeamMember, AppError> {

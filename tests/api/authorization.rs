@@ -6,12 +6,11 @@
 //! opportunities, one in every stage and on both sides of an engagement.
 use std::collections::HashMap;
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::db_test;
-use crate::helpers::{TABLES, TestApp};
+use crate::helpers::TestApp;
 
 const ANNA: &str = "anna@contoso.example";
 const UWE: &str = "uwe@contoso.example";
@@ -295,55 +294,6 @@ fn oracle(p: &Principal, c: &Case, op: Op) -> &'static str {
 
 // ---------------------------------------------------------------------------------------
 // Talking to the server.
-
-/// [`TestApp::snapshot`]'s fingerprint, readable on SQLite too: there the helper casts
-/// the UUID blobs to TEXT, which is not UTF-8 and fails to decode. Here a blob is
-/// hex-encoded first. PostgreSQL uses the helper itself.
-async fn snapshot(app: &TestApp) -> Vec<String> {
-    let backend = app.db.get_database_backend();
-    if backend != DbBackend::Sqlite {
-        return app.snapshot().await;
-    }
-    let mut out = Vec::new();
-    for t in TABLES {
-        out.push(format!("{t}={}", app.count(t).await));
-    }
-    for (table, cols) in [
-        (
-            "opportunities",
-            "id, stage, version, deal_name, value_e4, currency, close_date, notes, crm_id, campaign_id, updated_at",
-        ),
-        (
-            "engagements",
-            "id, deal_type, contact_name, contact_phone, contact_email, contact_consent, microsoft_invited_at",
-        ),
-        ("invitations", "id, status, answered_at"),
-        ("team_members", "id, name, phone, email, notify"),
-    ] {
-        let text = cols
-            .split(", ")
-            .map(|c| {
-                format!(
-                    "COALESCE(CASE WHEN typeof({c}) = 'blob' THEN hex({c}) ELSE CAST({c} AS TEXT) END, '~')"
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" || '|' || ");
-        let rows = app
-            .db
-            .query_all_raw(Statement::from_string(
-                backend,
-                format!("SELECT {text} AS line FROM {table} ORDER BY 1"),
-            ))
-            .await
-            .expect("snapshot");
-        for row in rows {
-            let line: String = row.try_get("", "line").expect("line");
-            out.push(format!("{table}:{line}"));
-        }
-    }
-    out
-}
 
 /// Tokens minted once, and the ids the fixtures need.
 struct World<'a> {
@@ -747,7 +697,7 @@ db_test!(
 
         let mut cells = 0;
         let mut tally: HashMap<&str, usize> = HashMap::new();
-        let mut before = snapshot(&app).await;
+        let mut before = app.snapshot().await;
         for ((op, p), f) in slots.iter().zip(&fixtures) {
             for c in &CASES {
                 cells += 1;
@@ -761,7 +711,7 @@ db_test!(
                     mismatches.push(format!("{cell}: expected {expected}, server said {got}"));
                 }
                 *tally.entry(expected).or_insert(0usize) += 1;
-                let after = snapshot(&app).await;
+                let after = app.snapshot().await;
                 if got != "OK" && after != before {
                     let diff: Vec<_> = after.iter().filter(|l| !before.contains(l)).collect();
                     mismatches.push(format!("{cell}: refused ({got}) but wrote {diff:?}"));
@@ -849,7 +799,7 @@ db_test!(
         let nadia = PRINCIPALS[6];
         let lisa = PRINCIPALS[2];
         let mut differences = Vec::new();
-        let before = snapshot(&app).await;
+        let before = app.snapshot().await;
         for (who, label) in [
             (nadia, "private"),
             (lisa, "cosell"),
@@ -883,7 +833,7 @@ db_test!(
                 }
             }
         }
-        assert_eq!(snapshot(&app).await, before, "a refusal wrote something");
+        assert_eq!(app.snapshot().await, before, "a refusal wrote something");
         assert!(differences.is_empty(), "{}", differences.join("\n"));
     }
 );

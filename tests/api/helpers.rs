@@ -147,6 +147,9 @@ impl TestApp {
         config.sweep_interval_secs = 0;
         config.mail_poll_ms = 50;
         config.mail_retry_base_ms = 50;
+        config.mail_lease_secs = 60;
+        // The rate limit has its own test; the others send as fast as they like.
+        config.rate_limit_per_minute = 0;
         let mut cleanup = Cleanup { pg: None, dir };
         config.database_url = Some(match backend {
             Backend::Sqlite => format!(

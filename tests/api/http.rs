@@ -369,3 +369,52 @@ db_test!(metrics_are_exposed_for_prometheus, |app| async move {
         "{body}"
     );
 });
+
+async fn rate_limited(backend: crate::helpers::Backend) {
+    let Some(app) = crate::helpers::TestApp::spawn_with(backend, |c| {
+        c.rate_limit_per_minute = 60;
+        c.rate_limit_burst = 5;
+    })
+    .await
+    else {
+        return;
+    };
+    let token = app.token("anna@contoso.example").await;
+    let mut codes = Vec::new();
+    for _ in 0..8 {
+        let r = app
+            .http
+            .post(app.url("/graphql"))
+            .bearer_auth(&token)
+            .json(&json!({ "query": "{ viewer { user { id } } }" }))
+            .send()
+            .await
+            .expect("post");
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.expect("json");
+        codes.push((status, error_code(&v).to_owned()));
+    }
+    assert!(codes[..5].iter().all(|(s, _)| *s == 200), "{codes:?}");
+    assert!(
+        codes[5..]
+            .iter()
+            .all(|(s, c)| *s == 429 && c == "RATE_LIMITED"),
+        "{codes:?}"
+    );
+    // Another token is not held back by this one.
+    let other = app.token("frank@fabrikam.example").await;
+    let v = app
+        .gql(Some(&other), "{ viewer { user { id } } }", json!({}))
+        .await;
+    assert!(v.get("errors").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_token_is_rate_limited_sqlite() {
+    rate_limited(crate::helpers::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_token_is_rate_limited_postgres() {
+    rate_limited(crate::helpers::Backend::Postgres).await;
+}
