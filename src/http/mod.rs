@@ -21,6 +21,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::error::ErrorCode;
 use crate::graphql::{AppContext, AppSchema};
 
 /// What the handlers share.
@@ -49,6 +50,8 @@ pub fn router(state: HttpState, max_body_bytes: usize, cors_origins: &[String]) 
         .with_state(state)
         .layer(axum::middleware::from_fn(count_requests))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        // Outside the body limit, so that its 413 is coded too.
+        .layer(axum::middleware::from_fn(coded_refusals))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &axum::http::Request<_>| {
@@ -104,6 +107,49 @@ async fn prometheus() -> (
         )],
         body,
     )
+}
+
+/// Every refusal of `/graphql` that happens outside GraphQL (a body over the limit, a
+/// foreign content type, JSON that does not parse, a mutation over GET) still answers
+/// as GraphQL does: JSON errors with an `extensions.code`.
+async fn coded_refusals(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let graphql = req.uri().path() == "/graphql";
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !graphql || !status.is_client_error() || is_json {
+        return resp;
+    }
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::QueryTooComplex,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::GraphqlValidationFailed,
+        StatusCode::TOO_MANY_REQUESTS => ErrorCode::RateLimited,
+        _ => ErrorCode::GraphqlParseFailed,
+    };
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let message = String::from_utf8_lossy(&bytes).trim().to_owned();
+    let message = if message.is_empty() {
+        status.canonical_reason().unwrap_or("refused").to_owned()
+    } else {
+        message
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
+    (parts, axum::Json(body)).into_response()
 }
 
 /// Counts requests and their durations by method, route and status.

@@ -6,9 +6,11 @@ mod smtp_sink;
 
 mod architecture;
 mod authorization;
+mod chaos;
 mod customers;
 mod directory;
 mod email;
+mod hostile;
 mod http;
 mod lifecycle;
 mod live;

@@ -1,0 +1,185 @@
+//! Crashes: the real binary is killed with SIGKILL under a write load, again and again,
+//! and restarted on the same database. No acknowledged write is lost, the outbox drains
+//! afterwards, and no invitation is expired twice.
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::db_test;
+use crate::helpers::TestApp;
+
+const ROUNDS: usize = 20;
+
+/// The server binary as a separate process on the test's database; returns it with its
+/// base URL once it listens.
+async fn start(app: &TestApp) -> (Child, String) {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        l.local_addr().expect("addr").port()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cosell"))
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(&app.config.data_dir)
+        .arg("--database-url")
+        .arg(app.config.database_url())
+        .arg("--jwt-secret")
+        .arg(crate::helpers::TEST_SECRET)
+        .arg("--seed-demo")
+        .arg("false")
+        .arg("--mail-poll-ms")
+        .arg("50")
+        .arg("--sweep-interval-secs")
+        .arg("1")
+        .arg("--log-filter")
+        .arg("warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn server");
+    let out = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(out).lines();
+    let ready = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Ok(Some(l)) = lines.next_line().await {
+            if l.starts_with("GraphiQL:") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    assert!(ready, "server did not start");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+async fn call(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    query: &str,
+    vars: Value,
+) -> Option<Value> {
+    let r = http
+        .post(format!("{base}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": vars }))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .ok()?;
+    r.json::<Value>().await.ok()
+}
+
+db_test!(
+    sigkill_under_write_load_loses_no_acknowledged_write,
+    |app| async move {
+        let anna = app.token("anna@contoso.example").await;
+        let fabrikam = app
+            .gql_as(
+                "anna@contoso.example",
+                "{ partners(search: \"fabrikam\") { nodes { id } } }",
+                json!({}),
+            )
+            .await["partners"]["nodes"][0]["id"]
+            .clone();
+        let sol = app
+            .gql_as(
+                "anna@contoso.example",
+                "{ solutions(kind: OWN, coSellReady: true) { nodes { id } } }",
+                json!({}),
+            )
+            .await["solutions"]["nodes"][0]["id"]
+            .clone();
+        let cust = app
+            .gql_as(
+                "anna@contoso.example",
+                "{ customers(search: \"woodgrove\") { nodes { id } } }",
+                json!({}),
+            )
+            .await["customers"]["nodes"][0]["id"]
+            .clone();
+        let http = reqwest::Client::new();
+        let mut acknowledged: Vec<String> = Vec::new();
+        for round in 0..ROUNDS {
+            let (mut child, base) = start(&app).await;
+            // A burst of writes; some are in flight when the process dies.
+            let mut writes = Vec::new();
+            for n in 0..8 {
+                let (http, base, anna) = (http.clone(), base.clone(), anna.clone());
+                let vars = json!({ "i": {
+                "customerId": cust, "dealName": format!("Crash {round}-{n}"), "solutionIds": [sol],
+                "team": [{ "name": "Anna", "phone": "+49 30 1234567", "email": "anna@contoso.example" }],
+                "invitations": [{ "organizationId": fabrikam }]
+            } });
+                writes.push(tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(n * 15)).await;
+                call(
+                    &http,
+                    &base,
+                    &anna,
+                    "mutation($i: CreateDealInput!) { createDeal(input: $i) { opportunity { id } userErrors { code } } }",
+                    vars,
+                )
+                .await
+            }));
+            }
+            tokio::time::sleep(Duration::from_millis(40 + (round as u64 * 7) % 80)).await;
+            child.start_kill().expect("SIGKILL");
+            let _ = child.wait().await;
+            for w in writes {
+                if let Ok(Some(v)) = w.await
+                    && let Some(id) = v["data"]["createDeal"]["opportunity"]["id"].as_str()
+                {
+                    acknowledged.push(id.to_owned());
+                }
+            }
+        }
+        assert!(!acknowledged.is_empty(), "some writes were acknowledged");
+        // Every acknowledged deal is there after the crashes (read through the test's own
+        // server on the same database).
+        for id in &acknowledged {
+            let v = app
+                .gql_as(
+                    "anna@contoso.example",
+                    "query($id: ID!) { opportunity(id: $id) { id } }",
+                    json!({ "id": id }),
+                )
+                .await;
+            assert_eq!(v["opportunity"]["id"], *id, "acknowledged deal {id} lost");
+        }
+        // The invitations expire once each, and the outbox drains, with the sweeper and the
+        // worker of a last restarted process.
+        app.advance_clock(chrono::Duration::days(15));
+        let (mut child, _) = start(&app).await;
+        let _ = app.expire_now().await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let pending = app.count("email_outbox WHERE status = 'PENDING'").await;
+            if pending == 0 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{pending} emails still pending"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        child.start_kill().expect("kill");
+        let _ = child.wait().await;
+        let twice = app
+        .count("(SELECT opportunity_id FROM events WHERE kind = 'INVITATION_EXPIRED' GROUP BY opportunity_id HAVING COUNT(*) > 1) t")
+        .await;
+        assert_eq!(twice, 0, "an invitation expired twice");
+        eprintln!(
+            "{} acknowledged writes survived {ROUNDS} SIGKILLs",
+            acknowledged.len()
+        );
+    }
+);
