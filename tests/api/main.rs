@@ -14,6 +14,7 @@ mod hostile;
 mod http;
 mod lifecycle;
 mod live;
+mod race;
 mod schema;
 mod tokens;
 mod views;
