@@ -14,6 +14,7 @@ mod hostile;
 mod http;
 mod lifecycle;
 mod live;
+mod property;
 mod race;
 mod schema;
 mod tokens;
