@@ -75,16 +75,19 @@ async fn dispatch(config: Config, command: Command) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let (services, seeded) = app::prepare(&config).await?;
-    let banner = banner(&config, &services, seeded).await?;
     let server = app::serve(config, services).await?;
-    println!("{banner}");
+    println!("{}", banner(server.addr, &server.services, seeded).await?);
     println!("GraphiQL: http://{}/graphql", server.addr);
     shutdown_on_signal(server).await
 }
 
 /// The demo users and a ready token for each, with GraphiQL links that carry the token
 /// in the fragment (never sent to the server, so never logged).
-async fn banner(config: &Config, services: &Services, seeded: bool) -> anyhow::Result<String> {
+async fn banner(
+    addr: std::net::SocketAddr,
+    services: &Services,
+    seeded: bool,
+) -> anyhow::Result<String> {
     let users = seed::demo_users(&services.db).await?;
     let mut out = String::new();
     if seeded {
@@ -94,7 +97,7 @@ async fn banner(config: &Config, services: &Services, seeded: bool) -> anyhow::R
         return Ok(out);
     }
     out.push_str("Demo users (token valid 30 days; open the link to use it in GraphiQL):\n");
-    let base = format!("http://{}", config.listen);
+    let base = format!("http://{addr}");
     for (user, org) in users {
         let Ok(token) = mint(&services.keys, &user) else {
             out.push_str("  (tokens are verified with an external key: mint them there)\n");

@@ -51,32 +51,37 @@ async fn execute(state: &HttpState, headers: &HeaderMap, req: async_graphql::Req
     }
     let req = prepare_request(req, &state.ctx, token);
     let resp = state.schema.execute(req).await;
-    let body = match serde_json::to_vec(&resp) {
-        Ok(b) => b,
+    // A request that never reached execution (it did not parse or validate) has no
+    // `data` entry at all (GraphQL spec §7.1.1), and under the GraphQL-over-HTTP media
+    // type it is a client error.
+    let rejected = resp.data == async_graphql::Value::Null
+        && resp.errors.iter().any(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .is_some_and(|c| {
+                    let c = c.to_string();
+                    [
+                        ErrorCode::GraphqlParseFailed,
+                        ErrorCode::GraphqlValidationFailed,
+                        ErrorCode::QueryTooComplex,
+                    ]
+                    .iter()
+                    .any(|k| c.contains(k.as_str()))
+                })
+        });
+    let mut json = match serde_json::to_value(&resp) {
+        Ok(v) => v,
         Err(e) => {
             tracing::error!(error = %e, "serializing a response");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
+    if rejected && let Some(obj) = json.as_object_mut() {
+        obj.remove("data");
+    }
+    let body = json.to_string();
     let (mime, status) = if accepts(headers, GRAPHQL_RESPONSE) {
-        // GraphQL over HTTP: a request that never reached execution (it did not parse
-        // or validate) is a client error with this media type.
-        let rejected = resp.data == async_graphql::Value::Null
-            && resp.errors.iter().any(|e| {
-                e.extensions
-                    .as_ref()
-                    .and_then(|x| x.get("code"))
-                    .is_some_and(|c| {
-                        let c = c.to_string();
-                        [
-                            ErrorCode::GraphqlParseFailed,
-                            ErrorCode::GraphqlValidationFailed,
-                            ErrorCode::QueryTooComplex,
-                        ]
-                        .iter()
-                        .any(|k| c.contains(k.as_str()))
-                    })
-            });
         let status = if rejected {
             StatusCode::BAD_REQUEST
         } else {
