@@ -303,6 +303,7 @@ pub async fn seed_if_empty(
                 id,
                 organization_id: org_id,
                 name: (*name).into(),
+                linked: true,
                 created_at: now,
             }
             .into_active_model()

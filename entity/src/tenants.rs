@@ -10,6 +10,8 @@ pub struct Model {
     pub id: Uuid,
     pub organization_id: Uuid,
     pub name: String,
+    /// Whether users may sign in through it (unlinked tenants keep their users' rows).
+    pub linked: bool,
     pub created_at: DateTimeUtc,
 }
 

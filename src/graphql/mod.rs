@@ -1,5 +1,6 @@
 //! The GraphQL schema: types, queries, mutations, loaders and the guards that find the
 //! viewer. Never imports axum: the HTTP layer hands over the bearer token as data.
+pub mod account_mutation;
 pub mod connection;
 pub mod context;
 pub mod deal_mutation;
@@ -24,7 +25,11 @@ pub struct Query(query::DirectoryQuery, deal_query::DealQuery);
 /// The mutation root. Each mutation takes one `input` and returns a payload with what it
 /// produced and `userErrors`; a mutation that returns a user error wrote nothing.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::DirectoryMutation, deal_mutation::DealMutation);
+pub struct Mutation(
+    mutation::DirectoryMutation,
+    deal_mutation::DealMutation,
+    account_mutation::AccountMutation,
+);
 
 /// The schema type served by the HTTP layer.
 pub type AppSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;

@@ -114,6 +114,14 @@ impl Organization {
             .gql()?;
         Ok(rows.into_iter().map(Tenant).collect())
     }
+    /// The organization's users: listed for its own referral and account admins.
+    async fn users(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
+        let v = viewer(ctx).await?;
+        let rows = crate::service::accounts::users_of(&app(ctx)?.db, v, self.0.id)
+            .await
+            .gql()?;
+        Ok(rows.into_iter().map(User).collect())
+    }
     /// The solutions this organization publishes that the viewer may see (all of its
     /// own; other organizations' co-sell-ready ones).
     async fn solutions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Solution>> {
@@ -141,6 +149,10 @@ impl Tenant {
     /// Display name.
     async fn name(&self) -> &str {
         &self.0.name
+    }
+    /// Whether its users may sign in through it.
+    async fn linked(&self) -> bool {
+        self.0.linked
     }
     /// The organization the tenant is linked to.
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {

@@ -1,6 +1,7 @@
 //! One function per use case. A writing use case opens one transaction, checks the rules
 //! on rows read inside it, writes, and commits; a refusal returns user errors and rolls
 //! back, so nothing is written.
+pub mod accounts;
 pub mod customers;
 pub mod deal_input;
 pub mod deals;

@@ -21,7 +21,7 @@ pub async fn authenticate(
         .ok_or_else(|| AppError::Unauthenticated("unknown or inactive user".into()))?;
     let tenant = directory::tenant(db, claims.tid)
         .await?
-        .filter(|t| t.organization_id == user.organization_id)
+        .filter(|t| t.linked && t.organization_id == user.organization_id)
         .ok_or_else(|| AppError::Unauthenticated("tenant not linked to the user".into()))?;
     let org = directory::organization(db, user.organization_id)
         .await?

@@ -4,6 +4,7 @@
 mod helpers;
 mod smtp_sink;
 
+mod accounts;
 mod architecture;
 mod authorization;
 mod chaos;

@@ -1,0 +1,293 @@
+//! Account administration (SPEC §2): account admins add, deactivate and set roles of
+//! their organization's users and link and unlink tenants; the organization always keeps
+//! an active account admin; every user edits its own settings.
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::helpers::{TestApp, error_code};
+
+const ANNA: &str = "anna@contoso.example";
+
+async fn ids(app: &TestApp, email: &str) -> (Value, Value) {
+    let v = app
+        .gql_as(email, "{ viewer { user { id } tenant { id } } }", json!({}))
+        .await;
+    (
+        v["viewer"]["user"]["id"].clone(),
+        v["viewer"]["tenant"]["id"].clone(),
+    )
+}
+
+async fn payload(app: &TestApp, email: &str, mutation: &str, input: Value) -> Value {
+    let v = app
+        .gql_as(
+            email,
+            &format!(
+                "mutation($i: {}Input!) {{ {mutation}(input: $i) {{ {} userErrors {{ code message field }} }} }}",
+                upper(mutation),
+                if mutation.contains("enant") { "tenant { id tenantId linked }" } else { "user { id email roles active notificationsEnabled locale }" }
+            ),
+            json!({ "i": input }),
+        )
+        .await;
+    v[mutation].clone()
+}
+
+fn upper(s: &str) -> String {
+    let special = match s {
+        "deactivateUser" | "reactivateUser" => return "UserId".into(),
+        other => other,
+    };
+    let mut c = special.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+fn code(p: &Value) -> &str {
+    p["userErrors"][0]["code"].as_str().unwrap_or("<none>")
+}
+
+db_test!(
+    an_account_admin_adds_a_user_who_can_sign_in,
+    |app| async move {
+        let (_, tenant) = ids(&app, ANNA).await;
+        let p = payload(
+            &app,
+            ANNA,
+            "addUser",
+            json!({
+        "name": "Nina New", "email": "Nina.New@contoso.example", "phone": "+49 30 5550000",
+        "roles": ["REFERRAL_USER"], "tenantId": tenant }),
+        )
+        .await;
+        assert_eq!(p["userErrors"], json!([]), "{p}");
+        assert_eq!(p["user"]["email"], "nina.new@contoso.example");
+        let v = app
+            .gql_as(
+                "nina.new@contoso.example",
+                "{ viewer { organization { name } roles } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(v["viewer"]["organization"]["name"], "Contoso Consulting");
+        assert_eq!(v["viewer"]["roles"], json!(["REFERRAL_USER"]));
+    }
+);
+
+db_test!(only_account_admins_manage_accounts, |app| async move {
+    let (_, tenant) = ids(&app, ANNA).await;
+    let before = app.snapshot().await;
+    let p = payload(&app, "uwe@contoso.example", "addUser", json!({
+        "name": "X", "email": "x@contoso.example", "roles": ["REFERRAL_USER"], "tenantId": tenant })).await;
+    assert_eq!(code(&p), "FORBIDDEN");
+    // Another organization's tenant is not found, like a missing one.
+    let p = payload(&app, "frank@fabrikam.example", "addUser", json!({
+        "name": "X", "email": "x@fabrikam.example", "roles": ["REFERRAL_USER"], "tenantId": tenant })).await;
+    assert_eq!(code(&p), "NOT_FOUND");
+    // Another organization's user likewise.
+    let (uwe, _) = ids(&app, "uwe@contoso.example").await;
+    let p = payload(
+        &app,
+        "frank@fabrikam.example",
+        "deactivateUser",
+        json!({ "userId": uwe }),
+    )
+    .await;
+    assert_eq!(code(&p), "NOT_FOUND");
+    assert_eq!(app.snapshot().await, before);
+});
+
+db_test!(adding_a_user_checks_every_field, |app| async move {
+    let (_, tenant) = ids(&app, ANNA).await;
+    let before = app.snapshot().await;
+    for (input, field) in [
+        (
+            json!({ "name": " ", "email": "a@contoso.example", "roles": ["REFERRAL_USER"], "tenantId": tenant }),
+            "name",
+        ),
+        (
+            json!({ "name": "A", "email": "not-an-email", "roles": ["REFERRAL_USER"], "tenantId": tenant }),
+            "email",
+        ),
+        (
+            json!({ "name": "A", "email": "UWE@contoso.example", "roles": ["REFERRAL_USER"], "tenantId": tenant }),
+            "email",
+        ),
+        (
+            json!({ "name": "A", "email": "a@contoso.example", "phone": "0301234", "roles": ["REFERRAL_USER"], "tenantId": tenant }),
+            "phone",
+        ),
+        (
+            json!({ "name": "A", "email": "a@contoso.example", "roles": [], "tenantId": tenant }),
+            "roles",
+        ),
+        (
+            json!({ "name": "A", "email": "a@contoso.example", "roles": ["REGISTRATION_REVIEWER"], "tenantId": tenant }),
+            "roles",
+        ),
+    ] {
+        let p = payload(&app, ANNA, "addUser", input).await;
+        assert_eq!(code(&p), "BAD_USER_INPUT", "{p}");
+        assert_eq!(p["userErrors"][0]["field"], json!(["input", field]), "{p}");
+    }
+    assert_eq!(app.snapshot().await, before);
+});
+
+db_test!(
+    a_deactivated_users_tokens_stop_working_at_once,
+    |app| async move {
+        let token = app.token("uwe@contoso.example").await;
+        let (uwe, _) = ids(&app, "uwe@contoso.example").await;
+        let p = payload(&app, ANNA, "deactivateUser", json!({ "userId": uwe })).await;
+        assert_eq!(p["user"]["active"], false, "{p}");
+        let v = app
+            .gql(Some(&token), "{ viewer { user { id } } }", json!({}))
+            .await;
+        assert_eq!(error_code(&v), "UNAUTHENTICATED");
+        let p = payload(&app, ANNA, "reactivateUser", json!({ "userId": uwe })).await;
+        assert_eq!(p["user"]["active"], true);
+        let v = app
+            .gql(Some(&token), "{ viewer { user { id } } }", json!({}))
+            .await;
+        assert!(v.get("errors").is_none(), "{v}");
+    }
+);
+
+db_test!(
+    the_organization_always_keeps_an_active_account_admin,
+    |app| async move {
+        let (anna, _) = ids(&app, ANNA).await;
+        let before = app.snapshot().await;
+        let p = payload(&app, ANNA, "deactivateUser", json!({ "userId": anna })).await;
+        assert_eq!(code(&p), "BAD_USER_INPUT", "{p}");
+        let p = payload(
+            &app,
+            ANNA,
+            "setUserRoles",
+            json!({ "userId": anna, "roles": ["REFERRAL_ADMIN"] }),
+        )
+        .await;
+        assert_eq!(code(&p), "BAD_USER_INPUT", "{p}");
+        assert_eq!(app.snapshot().await, before);
+        // With a second account admin, Anna may step down.
+        let (uwe, _) = ids(&app, "uwe@contoso.example").await;
+        let p = payload(
+            &app,
+            ANNA,
+            "setUserRoles",
+            json!({ "userId": uwe, "roles": ["ACCOUNT_ADMIN", "REFERRAL_USER"] }),
+        )
+        .await;
+        assert_eq!(p["userErrors"], json!([]), "{p}");
+        let p = payload(
+            &app,
+            ANNA,
+            "setUserRoles",
+            json!({ "userId": anna, "roles": ["REFERRAL_ADMIN"] }),
+        )
+        .await;
+        assert_eq!(p["userErrors"], json!([]), "{p}");
+        assert_eq!(p["user"]["roles"], json!(["REFERRAL_ADMIN"]));
+    }
+);
+
+db_test!(
+    tenants_are_linked_and_unlinked_by_self_service,
+    |app| async move {
+        let new_tenant = uuid::Uuid::new_v4().to_string();
+        let p = payload(
+            &app,
+            ANNA,
+            "linkTenant",
+            json!({ "tenantId": new_tenant, "name": "Contoso APAC" }),
+        )
+        .await;
+        assert_eq!(p["userErrors"], json!([]), "{p}");
+        assert_eq!(p["tenant"]["linked"], true);
+        // A tenant belongs to at most one organization.
+        let p = payload(
+            &app,
+            "frank@fabrikam.example",
+            "linkTenant",
+            json!({ "tenantId": new_tenant, "name": "Mine" }),
+        )
+        .await;
+        assert_eq!(code(&p), "BAD_USER_INPUT", "{p}");
+        // Unlinking Lisa's tenant: she can no longer sign in through it.
+        let lisa_token = app.token("lisa@contoso.example").await;
+        let (_, lisa_tenant) = ids(&app, "lisa@contoso.example").await;
+        let p = payload(
+            &app,
+            ANNA,
+            "unlinkTenant",
+            json!({ "tenantId": lisa_tenant }),
+        )
+        .await;
+        assert_eq!(p["tenant"]["linked"], false, "{p}");
+        let v = app
+            .gql(Some(&lisa_token), "{ viewer { user { id } } }", json!({}))
+            .await;
+        assert_eq!(error_code(&v), "UNAUTHENTICATED");
+        // Unlinking the tenant the last account admin signs in through is refused.
+        let (_, anna_tenant) = ids(&app, ANNA).await;
+        let before = app.snapshot().await;
+        let p = payload(
+            &app,
+            ANNA,
+            "unlinkTenant",
+            json!({ "tenantId": anna_tenant }),
+        )
+        .await;
+        assert_eq!(code(&p), "BAD_USER_INPUT", "{p}");
+        assert_eq!(app.snapshot().await, before);
+        // Once unlinked, another organization may link it.
+        let p = payload(&app, "frank@fabrikam.example", "linkTenant", json!({ "tenantId": lisa_tenant_uuid(&app, "lisa@contoso.example").await, "name": "Now Fabrikam's" })).await;
+        assert_eq!(p["userErrors"], json!([]), "{p}");
+    }
+);
+
+async fn lisa_tenant_uuid(app: &TestApp, email: &str) -> String {
+    let user = cosell::store::directory::user_by_email(&app.db, email)
+        .await
+        .expect("db")
+        .expect("user");
+    user.tenant_id.to_string()
+}
+
+db_test!(every_user_edits_its_own_settings, |app| async move {
+    let p = payload(
+        &app,
+        "uwe@contoso.example",
+        "updateMySettings",
+        json!({ "notificationsEnabled": false, "locale": "de-DE" }),
+    )
+    .await;
+    assert_eq!(p["userErrors"], json!([]), "{p}");
+    assert_eq!(p["user"]["notificationsEnabled"], false);
+    assert_eq!(p["user"]["locale"], "de-DE");
+    let p = payload(
+        &app,
+        "uwe@contoso.example",
+        "updateMySettings",
+        json!({ "locale": "not a locale!" }),
+    )
+    .await;
+    assert_eq!(code(&p), "BAD_USER_INPUT");
+    assert_eq!(p["userErrors"][0]["field"], json!(["input", "locale"]));
+});
+
+db_test!(
+    an_organizations_users_are_listed_to_its_admins_only,
+    |app| async move {
+        let q = "{ viewer { organization { users { email } } } }";
+        let admin = app.gql_as(ANNA, q, json!({})).await;
+        assert!(
+            admin["viewer"]["organization"]["users"]
+                .as_array()
+                .is_some_and(|u| u.len() >= 3)
+        );
+        let user = app.gql_as("uwe@contoso.example", q, json!({})).await;
+        assert_eq!(user["viewer"]["organization"]["users"], json!([]));
+    }
+);
