@@ -4,6 +4,7 @@ pub mod access;
 pub mod deal;
 pub mod event;
 pub mod invite;
+pub mod pipeline;
 pub mod principal;
 pub mod text;
 pub mod values;

@@ -8,6 +8,7 @@ pub mod deal_query;
 pub mod deal_types;
 pub mod extension;
 pub mod ids;
+pub mod insights;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
@@ -20,7 +21,11 @@ pub use context::{AppContext, Session};
 
 /// The query root.
 #[derive(MergedObject, Default)]
-pub struct Query(query::DirectoryQuery, deal_query::DealQuery);
+pub struct Query(
+    query::DirectoryQuery,
+    deal_query::DealQuery,
+    insights::InsightsQuery,
+);
 
 /// The mutation root. Each mutation takes one `input` and returns a payload with what it
 /// produced and `userErrors`; a mutation that returns a user error wrote nothing.

@@ -9,6 +9,7 @@ pub mod directory;
 pub mod events;
 pub mod expiry;
 pub mod idempotency;
+pub mod insights;
 pub mod notify;
 pub mod opportunities;
 pub mod outbox;

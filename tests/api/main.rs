@@ -13,6 +13,7 @@ mod directory;
 mod email;
 mod hostile;
 mod http;
+mod insights;
 mod lifecycle;
 mod live;
 mod property;
