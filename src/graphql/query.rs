@@ -7,7 +7,7 @@ use super::deal_types::{Invitation, Opportunity};
 use super::ids::{self, Kind};
 use super::types::{Customer, Node, Organization, Solution, SolutionKind, Tenant, User, Viewer};
 use crate::error::{AppError, GqlResult, UserError};
-use crate::service::{customers, directory, opportunities, views};
+use crate::service::{customers, directory, opportunities, partners, views};
 use crate::store::directory::SolutionScope;
 
 /// Queries of the directory and the customer picker.
@@ -119,20 +119,72 @@ impl DirectoryQuery {
     }
 
     /// The "Invite partner" picker: co-sell-ready partners other than the viewer's own
-    /// organization, by name prefix or words (case and accents ignored), best match first.
+    /// organization, by name prefix or words (case and accents ignored), narrowed by a
+    /// published solution, solution kind and country. Name match ranks first; then
+    /// partners that answer invitations within the window and quickly, and that accepted
+    /// similar deals (`forSolutions`, `forCustomerCountry`). Each edge shows the figures
+    /// behind its rank.
+    #[allow(clippy::too_many_arguments)]
     async fn partners(
         &self,
         ctx: &Context<'_>,
         #[graphql(validator(max_length = 200))] search: Option<String>,
+        solution: Option<ID>,
+        solution_kind: Option<SolutionKind>,
+        #[graphql(validator(max_length = 2))] country: Option<String>,
+        #[graphql(validator(max_items = 50))] for_solutions: Option<Vec<ID>>,
+        #[graphql(validator(max_length = 2))] for_customer_country: Option<String>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<Conn<Organization>> {
+    ) -> async_graphql::Result<PartnerConn> {
         let v = viewer(ctx).await?;
         let args = page_args(first, after).map_err(user_error)?;
-        let page = directory::partners(&app(ctx)?.db, v, search.as_deref(), &args)
-            .await
-            .gql()?;
-        Ok(connection(page, Organization))
+        let country_of =
+            |c: Option<String>, field: &str| -> async_graphql::Result<Option<String>> {
+                match c.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+                    None => Ok(None),
+                    Some(c) => crate::domain::values::CountryCode::parse(c)
+                        .map(|c| Some(c.as_str().to_owned()))
+                        .map_err(|why| user_error(UserError::invalid(&[field], why))),
+                }
+            };
+        let q = partners::PartnerQuery {
+            search,
+            solution: solution.map(|s| ids::uuid_or_nil(&s, Kind::Solution)),
+            publishes_third_party: solution_kind.map(|k| k == SolutionKind::ThirdParty),
+            country: country_of(country, "country")?,
+            for_solutions: for_solutions
+                .unwrap_or_default()
+                .iter()
+                .map(|s| ids::uuid_or_nil(s, Kind::Solution))
+                .collect(),
+            for_customer_country: country_of(for_customer_country, "forCustomerCountry")?,
+        };
+        let page = partners::search(&app(ctx)?.db, v, &q, &args).await.gql()?;
+        let mut conn = async_graphql::connection::Connection::with_additional_fields(
+            page.has_previous,
+            page.has_next,
+            super::connection::ConnectionFields {
+                total_count: page.total,
+            },
+        );
+        conn.edges.extend(page.rows.into_iter().map(|(c, h)| {
+            async_graphql::connection::Edge::with_additional_fields(
+                c.encode(),
+                Organization(h.organization),
+                PartnerRank {
+                    responsiveness: Responsiveness {
+                        invitations_received: h.responsiveness.invitations_received,
+                        answered_within_window: h.responsiveness.answered_within_window,
+                        share_answered_within_window: h.responsiveness.share_answered_within_window,
+                        median_hours_to_answer: h.responsiveness.median_hours_to_answer,
+                    },
+                    similar_deals: h.similar_deals,
+                    score: h.score,
+                },
+            )
+        }));
+        Ok(conn)
     }
 
     /// The solution catalog: the viewer's own solutions and other organizations'
@@ -196,3 +248,32 @@ impl DirectoryQuery {
 fn user_error(e: UserError) -> async_graphql::Error {
     AppError::from(e).into_graphql()
 }
+
+/// How a partner answers invitations (all it ever received).
+#[derive(async_graphql::SimpleObject)]
+pub struct Responsiveness {
+    pub invitations_received: i64,
+    pub answered_within_window: i64,
+    /// Share answered (accepted or declined) within the window; null without history.
+    pub share_answered_within_window: Option<f64>,
+    /// Median hours from invitation to answer.
+    pub median_hours_to_answer: Option<f64>,
+}
+
+/// The figures behind a partner's place in the picker.
+#[derive(async_graphql::SimpleObject)]
+pub struct PartnerRank {
+    pub responsiveness: Responsiveness,
+    /// Accepted or won deals with the given solutions / customer country.
+    pub similar_deals: i64,
+    /// The score that orders partners of equal name match (higher first).
+    pub score: f64,
+}
+
+/// The partner picker's connection.
+pub type PartnerConn = async_graphql::connection::Connection<
+    String,
+    Organization,
+    super::connection::ConnectionFields,
+    PartnerRank,
+>;

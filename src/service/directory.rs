@@ -51,17 +51,6 @@ pub async fn tenant(
         .filter(|t| t.organization_id == viewer.organization_id))
 }
 
-/// The "Invite partner" picker.
-pub async fn partners(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    search: Option<&str>,
-    args: &PageArgs,
-) -> Result<Page<organizations::Model>, AppError> {
-    let q = TextQuery::parse(search);
-    Ok(directory::partners(db, viewer.organization_id, q.as_ref(), args).await?)
-}
-
 /// The solution catalog.
 pub async fn solutions(
     db: &DatabaseConnection,

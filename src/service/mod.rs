@@ -13,6 +13,7 @@ pub mod insights;
 pub mod notify;
 pub mod opportunities;
 pub mod outbox;
+pub mod partners;
 pub mod session;
 pub mod views;
 

@@ -51,30 +51,6 @@ pub async fn solution<C: ConnectionTrait>(
     solutions::Entity::find_by_id(id).one(db).await
 }
 
-/// The partner picker: co-sell-ready partners other than `exclude`, ranked by name.
-pub async fn partners<C: ConnectionTrait>(
-    db: &C,
-    exclude: Uuid,
-    text: Option<&TextQuery>,
-    args: &PageArgs,
-) -> Result<Page<organizations::Model>, DbErr> {
-    let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT o.*, ");
-    match text {
-        Some(q) => q.push_rank(&mut sql, "o.name_norm"),
-        None => {
-            sql.push("0");
-        }
-    }
-    sql.push(" AS search_rank FROM organizations o WHERE o.kind = 'PARTNER'");
-    sql.push(" AND o.co_sell_ready = ").bind(true);
-    sql.push(" AND o.id <> ").bind(exclude);
-    if let Some(q) = text {
-        q.push_word_match(&mut sql, "o.name_norm");
-    }
-    ranked_page(db, &sql, args).await
-}
-
 /// Which solutions, relative to the viewer's organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SolutionScope {

@@ -16,6 +16,7 @@ mod http;
 mod insights;
 mod lifecycle;
 mod live;
+mod partners;
 mod property;
 mod race;
 mod schema;
