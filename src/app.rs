@@ -33,6 +33,7 @@ pub struct Services {
     pub database_url: String,
     pub frontend_url: String,
     pub reminder_before: chrono::Duration,
+    pub registration_period: chrono::Duration,
     pub mail: MailSettings,
 }
 
@@ -46,6 +47,7 @@ impl Services {
             bus: self.bus.clone(),
             frontend_url: self.frontend_url.clone(),
             reminder_before: self.reminder_before,
+            registration_period: self.registration_period,
         }
     }
 }
@@ -75,6 +77,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(Services, bool)> {
         database_url: url.clone(),
         frontend_url: config.frontend_url.clone(),
         reminder_before: chrono::Duration::hours(config.reminder_hours.max(0)),
+        registration_period: chrono::Duration::days(config.registration_days.max(0)),
         mail: mail_settings(config)?,
     };
     let seeded = config.seed_demo && seed_demo(&services, config.seed_customers).await?;

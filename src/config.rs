@@ -221,6 +221,14 @@ pub struct Config {
         global = true
     )]
     pub reminder_hours: i64,
+    /// Days after a win during which the deal may be registered.
+    #[arg(
+        long,
+        env = "COSELL_REGISTRATION_DAYS",
+        default_value_t = 90,
+        global = true
+    )]
+    pub registration_days: i64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "COSELL_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,

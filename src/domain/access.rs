@@ -26,6 +26,8 @@ pub enum Offer {
     MarkLost,
     InviteMicrosoft,
     InvitePartner,
+    /// Register the won deal for Microsoft's review.
+    RegisterDeal,
 }
 
 /// What `available_actions` looks at, for an opportunity the viewer sees.
@@ -41,6 +43,8 @@ pub struct OfferCase {
     pub solution_count: usize,
     pub microsoft_holds_open_place: bool,
     pub contact_consented: bool,
+    /// `registration::eligibility` says the deal can be registered now.
+    pub registrable: bool,
 }
 
 /// The actions the viewer may take now, derived from [`transition`] and [`may_invite`],
@@ -99,6 +103,9 @@ pub fn available_actions(c: OfferCase) -> Vec<Offer> {
         if may_invite(partner).is_ok() {
             out.push(Offer::InvitePartner);
         }
+    }
+    if c.stage == Stage::Won && c.registrable {
+        out.push(Offer::RegisterDeal);
     }
     out
 }
@@ -163,6 +170,7 @@ mod tests {
             solution_count: 2,
             microsoft_holds_open_place: false,
             contact_consented: true,
+            registrable: false,
         }
     }
 
@@ -181,6 +189,14 @@ mod tests {
         let accepted = available_actions(case(Stage::Accepted));
         assert!(accepted.contains(&Offer::MarkWon) && accepted.contains(&Offer::InviteMicrosoft));
         assert!(!accepted.contains(&Offer::Accept));
+    }
+
+    #[test]
+    fn a_won_deal_offers_registration_while_eligible() {
+        let mut c = case(Stage::Won);
+        assert!(available_actions(c).is_empty());
+        c.registrable = true;
+        assert_eq!(available_actions(c), vec![Offer::RegisterDeal]);
     }
 
     #[test]

@@ -15,10 +15,16 @@ pub enum EventKind {
     DealLost,
     TeamChanged,
     SolutionsChanged,
+    RegistrationSubmitted,
+    RegistrationInfoRequested,
+    RegistrationAnswered,
+    RegistrationApproved,
+    RegistrationRejected,
+    RegistrationWithdrawn,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::DealCreated,
         EventKind::DealUpdated,
         EventKind::DealUpgraded,
@@ -31,6 +37,12 @@ impl EventKind {
         EventKind::DealLost,
         EventKind::TeamChanged,
         EventKind::SolutionsChanged,
+        EventKind::RegistrationSubmitted,
+        EventKind::RegistrationInfoRequested,
+        EventKind::RegistrationAnswered,
+        EventKind::RegistrationApproved,
+        EventKind::RegistrationRejected,
+        EventKind::RegistrationWithdrawn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +59,12 @@ impl EventKind {
             EventKind::DealLost => "DEAL_LOST",
             EventKind::TeamChanged => "TEAM_CHANGED",
             EventKind::SolutionsChanged => "SOLUTIONS_CHANGED",
+            EventKind::RegistrationSubmitted => "REGISTRATION_SUBMITTED",
+            EventKind::RegistrationInfoRequested => "REGISTRATION_INFO_REQUESTED",
+            EventKind::RegistrationAnswered => "REGISTRATION_ANSWERED",
+            EventKind::RegistrationApproved => "REGISTRATION_APPROVED",
+            EventKind::RegistrationRejected => "REGISTRATION_REJECTED",
+            EventKind::RegistrationWithdrawn => "REGISTRATION_WITHDRAWN",
         }
     }
 
@@ -68,6 +86,12 @@ impl EventKind {
             | EventKind::InvitationDeclined
             | EventKind::InvitationExpiringSoon
             | EventKind::InvitationExpired => Audience::InvitationSides,
+            EventKind::RegistrationSubmitted
+            | EventKind::RegistrationInfoRequested
+            | EventKind::RegistrationAnswered
+            | EventKind::RegistrationApproved
+            | EventKind::RegistrationRejected
+            | EventKind::RegistrationWithdrawn => Audience::InvitationSides,
             EventKind::DealUpgraded
             | EventKind::DealWon
             | EventKind::DealLost

@@ -6,6 +6,7 @@ pub mod event;
 pub mod invite;
 pub mod pipeline;
 pub mod principal;
+pub mod registration;
 pub mod text;
 pub mod values;
 

@@ -21,6 +21,9 @@ pub enum MailKind {
     InvitationExpiringSoon,
     /// To the inviter's team and the invitee's referral admins.
     InvitationExpired,
+    /// To the registering partner's team and Microsoft's reviewers: a deal registration
+    /// changed status (`Facts::reason` holds the new status).
+    RegistrationUpdate,
 }
 
 impl MailKind {
@@ -34,6 +37,7 @@ impl MailKind {
             MailKind::DeclinedConfirmation => "DECLINED_CONFIRMATION",
             MailKind::InvitationExpiringSoon => "INVITATION_EXPIRING_SOON",
             MailKind::InvitationExpired => "INVITATION_EXPIRED",
+            MailKind::RegistrationUpdate => "REGISTRATION_UPDATE",
         }
     }
 }
@@ -135,6 +139,20 @@ pub fn render(kind: MailKind, f: &Facts) -> Rendered {
                 f.other_party, f.deal_name, f.customer_name, f.due
             ),
         ),
+        MailKind::RegistrationUpdate => (
+            format!(
+                "Deal registration {}: {}",
+                f.reason.as_deref().unwrap_or("updated"),
+                f.deal_name
+            ),
+            format!(
+                "The registration of \"{}\" ({}) with {} is now {}.",
+                f.deal_name,
+                f.customer_name,
+                f.other_party,
+                f.reason.as_deref().unwrap_or("updated")
+            ),
+        ),
         MailKind::InvitationExpired => (
             format!("Invitation expired: {}", f.deal_name),
             format!(
@@ -214,6 +232,7 @@ mod tests {
             MailKind::DeclinedConfirmation,
             MailKind::InvitationExpiringSoon,
             MailKind::InvitationExpired,
+            MailKind::RegistrationUpdate,
         ] {
             let r = render(kind, &facts());
             for part in [&r.text, &r.html] {

@@ -112,6 +112,7 @@ pub enum OpportunityAction {
     MarkLost,
     InviteMicrosoft,
     InvitePartner,
+    RegisterDeal,
 }
 
 /// What happened, in the event log.
@@ -130,6 +131,12 @@ pub enum EventKind {
     DealLost,
     TeamChanged,
     SolutionsChanged,
+    RegistrationSubmitted,
+    RegistrationInfoRequested,
+    RegistrationAnswered,
+    RegistrationApproved,
+    RegistrationRejected,
+    RegistrationWithdrawn,
 }
 
 fn stage_of(m: &opportunities::Model) -> deal::Stage {
@@ -349,6 +356,32 @@ impl Opportunity {
             .map(Invitation)
             .collect())
     }
+    /// The deal's latest registration for Microsoft's review, if any.
+    async fn registration(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::registration::DealRegistration>> {
+        Ok(
+            crate::service::registrations::latest(&app(ctx)?.db, self.0.id)
+                .await
+                .gql()?
+                .map(super::registration::DealRegistration),
+        )
+    }
+    /// Whether the deal can be registered now, and why (not).
+    async fn registration_eligibility(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<super::registration::RegistrationEligibility> {
+        let e =
+            crate::service::registrations::eligibility_of(&app(ctx)?.db, &app(ctx)?.deps, &self.0)
+                .await
+                .gql()?;
+        Ok(super::registration::RegistrationEligibility {
+            eligible: e.is_eligible(),
+            reason: e.reason().to_owned(),
+        })
+    }
     /// Whether the viewer bookmarked it.
     async fn is_favorite(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let v = viewer(ctx).await?;
@@ -389,6 +422,15 @@ impl Opportunity {
             solution_count: sols.len(),
             microsoft_holds_open_place: microsoft_open,
             contact_consented: e.contact_consent && e.contact_name.is_some(),
+            registrable: self.0.stage == "WON"
+                && crate::service::registrations::eligibility_of(
+                    &app(ctx)?.db,
+                    &app(ctx)?.deps,
+                    &self.0,
+                )
+                .await
+                .gql()?
+                .is_eligible(),
         });
         Ok(offers.into_iter().map(Into::into).collect())
     }

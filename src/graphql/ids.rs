@@ -15,10 +15,11 @@ pub enum Kind {
     Opportunity,
     Invitation,
     TeamMember,
+    Registration,
 }
 
 impl Kind {
-    const ALL: [Kind; 8] = [
+    const ALL: [Kind; 9] = [
         Kind::Organization,
         Kind::User,
         Kind::Tenant,
@@ -27,6 +28,7 @@ impl Kind {
         Kind::Opportunity,
         Kind::Invitation,
         Kind::TeamMember,
+        Kind::Registration,
     ];
 
     fn name(self) -> &'static str {
@@ -39,6 +41,7 @@ impl Kind {
             Kind::Opportunity => "Opportunity",
             Kind::Invitation => "Invitation",
             Kind::TeamMember => "TeamMember",
+            Kind::Registration => "DealRegistration",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod insights;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod registration;
 pub mod subscription;
 pub mod types;
 
@@ -25,6 +26,7 @@ pub struct Query(
     query::DirectoryQuery,
     deal_query::DealQuery,
     insights::InsightsQuery,
+    registration::RegistrationQuery,
 );
 
 /// The mutation root. Each mutation takes one `input` and returns a payload with what it
@@ -34,6 +36,7 @@ pub struct Mutation(
     mutation::DirectoryMutation,
     deal_mutation::DealMutation,
     account_mutation::AccountMutation,
+    registration::RegistrationMutation,
 );
 
 /// The schema type served by the HTTP layer.

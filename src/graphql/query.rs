@@ -52,7 +52,7 @@ async fn resolve_node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Opti
             .await
             .gql()?
             .map(|i| Node::Invitation(Invitation(i))),
-        Kind::TeamMember => None,
+        Kind::TeamMember | Kind::Registration => None,
     })
 }
 

@@ -22,7 +22,7 @@ pub struct EventFilter {
     /// Only engagements where the viewer's side is in this list tab.
     pub view: Option<OpportunityView>,
     /// Only these kinds.
-    #[graphql(validator(max_items = 12))]
+    #[graphql(validator(max_items = 18))]
     pub kinds: Option<Vec<EventKind>>,
 }
 

@@ -14,6 +14,7 @@ pub mod notify;
 pub mod opportunities;
 pub mod outbox;
 pub mod partners;
+pub mod registrations;
 pub mod session;
 pub mod views;
 
@@ -36,6 +37,8 @@ pub struct Deps {
     pub frontend_url: String,
     /// How long before the window ends the invitee is reminded.
     pub reminder_before: chrono::Duration,
+    /// How long after a win the deal may be registered.
+    pub registration_period: chrono::Duration,
 }
 
 /// A field path such as `["input", "team", "0", "email"]`.

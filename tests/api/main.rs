@@ -19,6 +19,7 @@ mod live;
 mod partners;
 mod property;
 mod race;
+mod registration;
 mod schema;
 mod tokens;
 mod views;

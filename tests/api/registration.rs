@@ -1,0 +1,232 @@
+//! Deal registration after a win (SPEC §5).
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::helpers::TestApp;
+
+const ANNA: &str = "anna@contoso.example";
+const RITA: &str = "rita@microsoft.example";
+
+async fn solution(app: &TestApp, name: &str) -> Value {
+    app.gql_as(
+        ANNA,
+        "query($s: String) { solutions(search: $s) { nodes { id } } }",
+        json!({ "s": name }),
+    )
+    .await["solutions"]["nodes"][0]["id"]
+        .clone()
+}
+
+/// A won deal of Contoso's with `sol`; returns its id.
+async fn won_deal(app: &TestApp, sol: &Value, win: bool) -> String {
+    let cust = app
+        .gql_as(
+            ANNA,
+            "{ customers(search: \"woodgrove\") { nodes { id } } }",
+            json!({}),
+        )
+        .await["customers"]["nodes"][0]["id"]
+        .clone();
+    let v = app
+        .gql_as(ANNA, "mutation($i: CreateDealInput!) { createDeal(input: $i) { opportunity { id } userErrors { code } } }",
+            json!({ "i": { "customerId": cust, "dealName": "Registered", "solutionIds": [sol],
+                "team": [{ "name": "Anna", "phone": "+49 30 1234567", "email": ANNA }] } }))
+        .await;
+    let id = v["createDeal"]["opportunity"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    if win {
+        app.gql_as(
+            ANNA,
+            "mutation($id: ID!) { markWon(input: {opportunityId: $id}) { userErrors { code } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    }
+    id
+}
+
+async fn register(app: &TestApp, id: &str, sol: &Value, date: &str) -> Value {
+    app.gql_as(ANNA, "mutation($i: RegisterDealInput!) { registerDeal(input: $i) { registration { id status version value } userErrors { code field message } } }",
+        json!({ "i": { "opportunityId": id, "solutionIds": [sol], "purchaseDate": date, "value": "12500.00", "currency": "EUR",
+            "links": ["https://contoso.example/po/1"] } }))
+        .await["registerDeal"]
+        .clone()
+}
+
+async fn step(app: &TestApp, who: &str, mutation: &str, id: &Value, text: Option<&str>) -> Value {
+    app.gql_as(who, &format!("mutation($i: RegistrationStepInput!) {{ {mutation}(input: $i) {{ registration {{ status version question answer decisionReason }} userErrors {{ code message }} }} }}"),
+        json!({ "i": { "registrationId": id, "text": text } }))
+        .await[mutation]
+        .clone()
+}
+
+fn today() -> String {
+    chrono::Utc::now().date_naive().to_string()
+}
+
+db_test!(
+    a_won_deal_with_an_eligible_solution_is_registered_and_reviewed,
+    |app| async move {
+        let sol = solution(&app, "contoso data platform").await;
+        let id = won_deal(&app, &sol, true).await;
+        let q = "query($id: ID!) { opportunity(id: $id) { availableActions registrationEligibility { eligible reason } registration { status } } }";
+        let o = app.gql_as(ANNA, q, json!({ "id": id })).await["opportunity"].clone();
+        assert_eq!(o["registrationEligibility"]["eligible"], true, "{o}");
+        assert_eq!(o["availableActions"], json!(["REGISTER_DEAL"]));
+        let r = register(&app, &id, &sol, &today()).await;
+        assert_eq!(r["userErrors"], json!([]), "{r}");
+        assert_eq!(r["registration"]["status"], "SUBMITTED");
+        assert_eq!(r["registration"]["value"], "12500.00");
+        let reg = r["registration"]["id"].clone();
+        let o = app.gql_as(ANNA, q, json!({ "id": id })).await["opportunity"].clone();
+        assert_eq!(o["registrationEligibility"]["eligible"], false);
+        assert_eq!(o["availableActions"], json!([]));
+        assert_eq!(o["registration"]["status"], "SUBMITTED");
+        // The reviewer asks, the partner answers, the reviewer approves.
+        let s = step(
+            &app,
+            RITA,
+            "requestRegistrationInfo",
+            &reg,
+            Some("Which PO?"),
+        )
+        .await;
+        assert_eq!(s["registration"]["status"], "INFO_REQUESTED", "{s}");
+        let s = step(&app, ANNA, "answerRegistration", &reg, Some("PO 4711")).await;
+        assert_eq!(s["registration"]["status"], "SUBMITTED", "{s}");
+        assert_eq!(s["registration"]["answer"], "PO 4711");
+        let s = step(&app, RITA, "approveRegistration", &reg, None).await;
+        assert_eq!(s["registration"]["status"], "APPROVED", "{s}");
+        // Decided registrations are immutable.
+        let s = step(&app, ANNA, "withdrawRegistration", &reg, None).await;
+        assert_eq!(s["userErrors"][0]["code"], "INVALID_TRANSITION", "{s}");
+        let s = step(&app, RITA, "rejectRegistration", &reg, Some("late")).await;
+        assert_eq!(s["userErrors"][0]["code"], "INVALID_TRANSITION", "{s}");
+        // Every step is an event both sides see, and mail to the team and the reviewers.
+        let t = app.gql_as(ANNA, "query($id: ID!) { opportunity(id: $id) { timeline(first: 10) { edges { node { kind } } } } }", json!({ "id": id })).await;
+        let kinds: Vec<&str> = t["opportunity"]["timeline"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .filter_map(|e| e["node"]["kind"].as_str())
+            .collect();
+        for k in [
+            "REGISTRATION_SUBMITTED",
+            "REGISTRATION_INFO_REQUESTED",
+            "REGISTRATION_ANSWERED",
+            "REGISTRATION_APPROVED",
+        ] {
+            assert!(kinds.contains(&k), "{kinds:?}");
+        }
+        assert!(app.count("email_outbox WHERE kind = 'REGISTRATION_UPDATE' AND recipient_email = 'rita@microsoft.example'").await >= 4);
+        assert!(app.count("email_outbox WHERE kind = 'REGISTRATION_UPDATE' AND recipient_email = 'anna@contoso.example'").await >= 4);
+        let list = app
+            .gql_as(
+                RITA,
+                "{ dealRegistrations(status: APPROVED) { id status } }",
+                json!({}),
+            )
+            .await;
+        assert!(
+            list["dealRegistrations"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|r| r["id"] == reg))
+        );
+    }
+);
+
+db_test!(
+    only_reviewers_decide_and_only_the_partner_answers_or_withdraws,
+    |app| async move {
+        let sol = solution(&app, "contoso data platform").await;
+        let id = won_deal(&app, &sol, true).await;
+        let reg = register(&app, &id, &sol, &today()).await["registration"]["id"].clone();
+        let s = step(&app, ANNA, "approveRegistration", &reg, None).await;
+        assert_eq!(s["userErrors"][0]["code"], "FORBIDDEN", "{s}");
+        // A Microsoft user who is no reviewer sees no registration at all.
+        let s = step(
+            &app,
+            "maria@microsoft.example",
+            "approveRegistration",
+            &reg,
+            None,
+        )
+        .await;
+        assert_eq!(s["userErrors"][0]["code"], "NOT_FOUND", "{s}");
+        let v = app
+            .gql(
+                Some(&app.token("maria@microsoft.example").await),
+                "{ dealRegistrations { id } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(crate::helpers::error_code(&v), "FORBIDDEN");
+        // Another partner neither.
+        let s = step(
+            &app,
+            "frank@fabrikam.example",
+            "withdrawRegistration",
+            &reg,
+            None,
+        )
+        .await;
+        assert_eq!(s["userErrors"][0]["code"], "NOT_FOUND", "{s}");
+        let s = step(&app, RITA, "rejectRegistration", &reg, None).await;
+        assert_eq!(
+            s["userErrors"][0]["code"], "BAD_USER_INPUT",
+            "a rejection needs a reason: {s}"
+        );
+        // Withdrawn, it may be registered again.
+        let s = step(&app, ANNA, "withdrawRegistration", &reg, None).await;
+        assert_eq!(s["registration"]["status"], "WITHDRAWN");
+        let again = register(&app, &id, &sol, &today()).await;
+        assert_eq!(again["registration"]["status"], "SUBMITTED", "{again}");
+        let s = step(
+            &app,
+            RITA,
+            "rejectRegistration",
+            &again["registration"]["id"],
+            Some("no proof"),
+        )
+        .await;
+        assert_eq!(s["registration"]["decisionReason"], "no proof");
+    }
+);
+
+db_test!(
+    only_won_deals_with_eligible_solutions_within_the_period_are_registered,
+    |app| async move {
+        let eligible = solution(&app, "contoso data platform").await;
+        let other = solution(&app, "contoso copilot accelerator").await;
+        // Not won.
+        let open = won_deal(&app, &eligible, false).await;
+        let before_open = app.snapshot().await;
+        let r = register(&app, &open, &eligible, &today()).await;
+        assert_eq!(r["userErrors"][0]["code"], "INVALID_TRANSITION", "{r}");
+        assert_eq!(app.snapshot().await, before_open);
+        // Won, but without an eligible solution.
+        let plain = won_deal(&app, &other, true).await;
+        let r = register(&app, &plain, &other, &today()).await;
+        assert_eq!(r["userErrors"][0]["code"], "INVALID_TRANSITION", "{r}");
+        // Eligible, but a solution that is not an eligible one of the deal, or a future date.
+        let won = won_deal(&app, &eligible, true).await;
+        let r = register(&app, &won, &other, &today()).await;
+        assert_eq!(r["userErrors"][0]["code"], "BAD_USER_INPUT", "{r}");
+        assert_eq!(
+            r["userErrors"][0]["field"],
+            json!(["input", "solutionIds", "0"])
+        );
+        let r = register(&app, &won, &eligible, "2999-01-01").await;
+        assert_eq!(
+            r["userErrors"][0]["field"],
+            json!(["input", "purchaseDate"]),
+            "{r}"
+        );
+        // After the period.
+        app.advance_clock(chrono::Duration::days(91));
+        let r = register(&app, &won, &eligible, &today()).await;
+        assert_eq!(r["userErrors"][0]["code"], "INVALID_TRANSITION", "{r}");
+    }
+);
