@@ -16,6 +16,8 @@ struct Org {
     model: organizations::Model,
     admin: users::Model,
     solution: Uuid,
+    /// A co-sell-ready, registration-eligible solution, when it publishes one.
+    eligible: Option<Uuid>,
 }
 
 async fn viewer(db: &DatabaseConnection, user: &users::Model) -> anyhow::Result<Viewer> {
@@ -65,10 +67,18 @@ async fn orgs(db: &DatabaseConnection) -> anyhow::Result<(Org, Vec<Org>)> {
         let (Some(admin), Some(solution)) = (admin, solution) else {
             continue;
         };
+        let eligible = solutions::Entity::find()
+            .filter(solutions::Column::PublisherId.eq(o.id))
+            .filter(solutions::Column::CoSellReady.eq(true))
+            .filter(solutions::Column::RegistrationEligible.eq(true))
+            .one(db)
+            .await?
+            .map(|s| s.id);
         let org = Org {
             model: o,
             admin,
             solution: solution.id,
+            eligible,
         };
         if org.model.kind == "MICROSOFT" {
             ms = Some(org);
@@ -230,6 +240,89 @@ pub async fn seed_deals(deps: &Deps) -> anyhow::Result<()> {
     }];
     create_deal(deps, &ms_viewer, ms_deal).await?;
     expiry::expire_due(deps).await?;
+    registrations(deps, &partners, &cust).await?;
+    Ok(())
+}
+
+/// Won deals with registrations in every state, for each partner with an eligible
+/// solution, reviewed by Microsoft's reviewer.
+async fn registrations(
+    deps: &Deps,
+    partners: &[Org],
+    cust: &[customers::Model],
+) -> anyhow::Result<()> {
+    use crate::domain::registration::ReviewAction as A;
+    use crate::service::registrations::{NewRegistration, register, step};
+    let db = &deps.db;
+    let Some(reviewer) = users::Entity::find()
+        .filter(users::Column::Roles.contains("REGISTRATION_REVIEWER"))
+        .one(db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let rv = viewer(db, &reviewer).await?;
+    let today = deps.clock.today();
+    for (i, p) in partners.iter().enumerate() {
+        let Some(sol) = p.eligible else { continue };
+        let pv = viewer(db, &p.admin).await?;
+        let short = p.model.name.split(' ').next().unwrap_or("Deal");
+        let flows: [(&str, &[(A, Option<&str>, bool)]); 5] = [
+            ("submitted", &[]),
+            (
+                "info requested",
+                &[(
+                    A::RequestInfo,
+                    Some("Which purchase order covers this?"),
+                    true,
+                )],
+            ),
+            ("approved", &[(A::Approve, None, true)]),
+            (
+                "rejected",
+                &[(
+                    A::Reject,
+                    Some("The purchase predates the engagement."),
+                    true,
+                )],
+            ),
+            ("withdrawn", &[(A::Withdraw, None, false)]),
+        ];
+        for (k, (label, steps)) in flows.iter().enumerate() {
+            let won = create_deal(
+                deps,
+                &pv,
+                NewDeal {
+                    customer_id: Some(cust[(i * 5 + k + 2) % cust.len()].id),
+                    deal_name: format!("{short}: registered deal ({label})"),
+                    value: Some("64000.00".into()),
+                    currency: Some("EUR".into()),
+                    team: vec![member(&p.admin)],
+                    solution_ids: vec![sol],
+                    ..Default::default()
+                },
+            )
+            .await?;
+            close(deps, &pv, won.id, None, None, None).await?;
+            let reg = register(
+                deps,
+                &pv,
+                NewRegistration {
+                    opportunity: won.id,
+                    solution_ids: vec![sol],
+                    purchase_date: Some(today),
+                    value: "64000.00".into(),
+                    currency: "EUR".into(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            for (action, text, by_reviewer) in steps.iter() {
+                let who = if *by_reviewer { &rv } else { &pv };
+                step(deps, who, reg.id, *action, text.map(str::to_owned), None).await?;
+            }
+        }
+    }
     Ok(())
 }
 

@@ -379,7 +379,7 @@ impl Opportunity {
                 .gql()?;
         Ok(super::registration::RegistrationEligibility {
             eligible: e.is_eligible(),
-            reason: e.reason().to_owned(),
+            reasons: vec![e.reason().to_owned()],
         })
     }
     /// Whether the viewer bookmarked it.

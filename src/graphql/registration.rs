@@ -117,7 +117,8 @@ impl DealRegistration {
 #[derive(SimpleObject)]
 pub struct RegistrationEligibility {
     pub eligible: bool,
-    pub reason: String,
+    /// Why (not): each rule that decides it.
+    pub reasons: Vec<String>,
 }
 
 #[derive(InputObject)]
@@ -143,7 +144,7 @@ pub struct RegisterDealInput {
 pub struct RegistrationStepInput {
     pub registration_id: ID,
     pub expected_version: Option<i32>,
-    /// The question (requestRegistrationInfo), answer (answerRegistration) or reason
+    /// The question (requestRegistrationInfo), answer (answerRegistrationInfo) or reason
     /// (rejectRegistration; a note on approveRegistration).
     pub text: Option<String>,
 }
@@ -223,7 +224,7 @@ impl RegistrationMutation {
         step(ctx, input, ReviewAction::RequestInfo).await
     }
     /// The partner answers the reviewer's question (`text`).
-    async fn answer_registration(
+    async fn answer_registration_info(
         &self,
         ctx: &Context<'_>,
         input: RegistrationStepInput,

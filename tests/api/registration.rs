@@ -71,7 +71,7 @@ db_test!(
     |app| async move {
         let sol = solution(&app, "contoso data platform").await;
         let id = won_deal(&app, &sol, true).await;
-        let q = "query($id: ID!) { opportunity(id: $id) { availableActions registrationEligibility { eligible reason } registration { status } } }";
+        let q = "query($id: ID!) { opportunity(id: $id) { availableActions registrationEligibility { eligible reasons } registration { status } } }";
         let o = app.gql_as(ANNA, q, json!({ "id": id })).await["opportunity"].clone();
         assert_eq!(o["registrationEligibility"]["eligible"], true, "{o}");
         assert_eq!(o["availableActions"], json!(["REGISTER_DEAL"]));
@@ -94,7 +94,7 @@ db_test!(
         )
         .await;
         assert_eq!(s["registration"]["status"], "INFO_REQUESTED", "{s}");
-        let s = step(&app, ANNA, "answerRegistration", &reg, Some("PO 4711")).await;
+        let s = step(&app, ANNA, "answerRegistrationInfo", &reg, Some("PO 4711")).await;
         assert_eq!(s["registration"]["status"], "SUBMITTED", "{s}");
         assert_eq!(s["registration"]["answer"], "PO 4711");
         let s = step(&app, RITA, "approveRegistration", &reg, None).await;
@@ -177,6 +177,18 @@ db_test!(
         assert_eq!(
             s["userErrors"][0]["code"], "BAD_USER_INPUT",
             "a rejection needs a reason: {s}"
+        );
+        // A stale version is a conflict.
+        let v = app
+            .gql_as(
+                RITA,
+                "mutation($i: RegistrationStepInput!) { approveRegistration(input: $i) { userErrors { code } } }",
+                json!({ "i": { "registrationId": reg, "expectedVersion": 99 } }),
+            )
+            .await;
+        assert_eq!(
+            v["approveRegistration"]["userErrors"][0]["code"], "CONFLICT",
+            "{v}"
         );
         // Withdrawn, it may be registered again.
         let s = step(&app, ANNA, "withdrawRegistration", &reg, None).await;
