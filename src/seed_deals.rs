@@ -244,6 +244,13 @@ pub async fn seed_deals(deps: &Deps) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One review step of the demo: the action, its text, and whether the reviewer takes it.
+type Step = (
+    crate::domain::registration::ReviewAction,
+    Option<&'static str>,
+    bool,
+);
+
 /// Won deals with registrations in every state, for each partner with an eligible
 /// solution, reviewed by Microsoft's reviewer.
 async fn registrations(
@@ -267,7 +274,7 @@ async fn registrations(
         let Some(sol) = p.eligible else { continue };
         let pv = viewer(db, &p.admin).await?;
         let short = p.model.name.split(' ').next().unwrap_or("Deal");
-        let flows: [(&str, &[(A, Option<&str>, bool)]); 5] = [
+        let flows: [(&str, &[Step]); 5] = [
             ("submitted", &[]),
             (
                 "info requested",
