@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_init;
 mod m20261124_000002_tenant_links;
+mod m20261124_000003_list_index;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_init::Migration),
             Box::new(m20261124_000002_tenant_links::Migration),
+            Box::new(m20261124_000003_list_index::Migration),
         ]
     }
 }

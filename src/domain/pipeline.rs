@@ -51,15 +51,25 @@ pub struct Pipeline {
     pub median_hours_to_answer: Option<f64>,
 }
 
-fn group(rows: &[DealRow], key: impl Fn(&DealRow) -> String) -> Vec<Bucket> {
+/// One row of a grouped count: a key (stage, deal type...), a currency, how many
+/// opportunities and their summed value.
+#[derive(Debug, Clone)]
+pub struct GroupRow {
+    pub key: String,
+    pub currency: Option<String>,
+    pub count: i64,
+    pub value_e4: Option<i64>,
+}
+
+/// Folds grouped rows into buckets by key, with values per currency.
+pub fn buckets(rows: &[GroupRow]) -> Vec<Bucket> {
     let mut map: BTreeMap<String, Bucket> = BTreeMap::new();
     for r in rows {
-        let k = key(r);
-        let b = map.entry(k.clone()).or_insert_with(|| Bucket {
-            key: k,
+        let b = map.entry(r.key.clone()).or_insert_with(|| Bucket {
+            key: r.key.clone(),
             ..Default::default()
         });
-        b.count += 1;
+        b.count += r.count;
         if let (Some(v), Some(c)) = (r.value_e4, &r.currency) {
             *b.values.entry(c.clone()).or_default() += v;
         }
@@ -67,9 +77,36 @@ fn group(rows: &[DealRow], key: impl Fn(&DealRow) -> String) -> Vec<Bucket> {
     map.into_values().collect()
 }
 
-pub fn compute(deals: &[DealRow], invitations: &[InvitationRow]) -> Pipeline {
-    let won = deals.iter().filter(|d| d.stage == "WON").count() as f64;
-    let lost = deals.iter().filter(|d| d.stage == "LOST").count() as f64;
+/// Groups single deals as the database's grouped queries do (for tests and small sets).
+pub fn group(rows: &[DealRow], key: impl Fn(&DealRow) -> String) -> Vec<Bucket> {
+    let grouped: Vec<GroupRow> = rows
+        .iter()
+        .map(|r| GroupRow {
+            key: key(r),
+            currency: r.currency.clone(),
+            count: 1,
+            value_e4: r.value_e4,
+        })
+        .collect();
+    buckets(&grouped)
+}
+
+/// Won / (won + lost) from the stage buckets.
+pub fn win_rate(by_stage: &[Bucket]) -> Option<f64> {
+    let n = |k: &str| {
+        by_stage
+            .iter()
+            .find(|b| b.key == k)
+            .map(|b| b.count)
+            .unwrap_or(0) as f64
+    };
+    let (won, lost) = (n("WON"), n("LOST"));
+    (won + lost > 0.0).then(|| won / (won + lost))
+}
+
+/// How received invitations were answered: (received, answered within the window,
+/// that share, median hours to answer).
+pub fn responsiveness(invitations: &[InvitationRow]) -> (i64, i64, Option<f64>, Option<f64>) {
     let in_window = invitations
         .iter()
         .filter(|i| i.answered && i.answered_at.is_some_and(|a| a <= i.expires_at))
@@ -89,8 +126,21 @@ pub fn compute(deals: &[DealRow], invitations: &[InvitationRow]) -> Pipeline {
         n => Some((hours[n / 2 - 1] + hours[n / 2]) / 2.0),
     };
     let received = invitations.len() as i64;
+    (
+        received,
+        in_window,
+        (received > 0).then(|| in_window as f64 / received as f64),
+        median,
+    )
+}
+
+/// The whole pipeline from single deals (the database groups them itself).
+pub fn compute(deals: &[DealRow], invitations: &[InvitationRow]) -> Pipeline {
+    let by_stage = group(deals, |d| d.stage.clone());
+    let (received, in_window, share, median) = responsiveness(invitations);
     Pipeline {
-        by_stage: group(deals, |d| d.stage.clone()),
+        win_rate: win_rate(&by_stage),
+        by_stage,
         by_deal_type: group(deals, |d| d.deal_type.clone()),
         by_direction: group(deals, |d| d.direction.clone()),
         by_close_month: group(deals, |d| {
@@ -98,10 +148,9 @@ pub fn compute(deals: &[DealRow], invitations: &[InvitationRow]) -> Pipeline {
                 .map(|c| c.format("%Y-%m").to_string())
                 .unwrap_or_else(|| "NONE".into())
         }),
-        win_rate: (won + lost > 0.0).then(|| won / (won + lost)),
         invitations_received: received,
         answered_within_window: in_window,
-        share_answered_within_window: (received > 0).then(|| in_window as f64 / received as f64),
+        share_answered_within_window: share,
         median_hours_to_answer: median,
     }
 }

@@ -1,10 +1,13 @@
-//! Pipeline insights: the rows in the caller's reach for a date range, handed to the
-//! pure arithmetic of `domain::pipeline`.
+//! Pipeline insights: grouped queries over the opportunities in the caller's reach for a
+//! date range (counts and per-currency sums come from the database), and the received
+//! invitations' answers, folded by the pure arithmetic of `domain::pipeline`.
 use chrono::{Days, NaiveDate, NaiveTime};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
 use crate::domain::Viewer;
-use crate::domain::pipeline::{DealRow, InvitationRow, Pipeline, compute};
+use crate::domain::pipeline::{
+    GroupRow, InvitationRow, Pipeline, buckets, responsiveness, win_rate,
+};
 use crate::error::{AppError, UserError, UserErrorCode};
 use crate::store::Sql;
 
@@ -39,24 +42,37 @@ pub async fn pipeline(
                 .push(")");
         }
     };
-    let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT o.stage, o.direction, o.close_date, o.value_e4, o.currency, e.deal_type FROM opportunities o JOIN engagements e ON e.id = o.engagement_id WHERE o.organization_id = ")
-        .bind(viewer.organization_id)
-        .push(" AND o.created_at >= ")
-        .bind(start)
-        .push(" AND o.created_at < ")
-        .bind(end);
-    team(&mut sql, "o.id");
-    let mut deals = Vec::new();
-    for r in db.query_all_raw(sql.build()).await? {
-        deals.push(DealRow {
-            stage: r.try_get("", "stage")?,
-            deal_type: r.try_get("", "deal_type")?,
-            direction: r.try_get("", "direction")?,
-            close_date: r.try_get("", "close_date")?,
-            value_e4: r.try_get("", "value_e4")?,
-            currency: r.try_get("", "currency")?,
-        });
+    let month = match db.get_database_backend() {
+        DbBackend::Postgres => "COALESCE(to_char(o.close_date, 'YYYY-MM'), 'NONE')",
+        _ => "COALESCE(substr(o.close_date, 1, 7), 'NONE')",
+    };
+    let mut groups = Vec::new();
+    for key in ["o.stage", "e.deal_type", "o.direction", month] {
+        let mut sql = Sql::new(db.get_database_backend());
+        sql.push("SELECT ")
+            .push(key)
+            .push(" AS k, o.currency AS cur, COUNT(*) AS n, CAST(SUM(o.value_e4) AS BIGINT) AS v FROM opportunities o");
+        if key.starts_with("e.") {
+            sql.push(" JOIN engagements e ON e.id = o.engagement_id");
+        }
+        sql.push(" WHERE o.organization_id = ")
+            .bind(viewer.organization_id)
+            .push(" AND o.created_at >= ")
+            .bind(start)
+            .push(" AND o.created_at < ")
+            .bind(end);
+        team(&mut sql, "o.id");
+        sql.push(" GROUP BY ").push(key).push(", o.currency");
+        let mut rows = Vec::new();
+        for r in db.query_all_raw(sql.build()).await? {
+            rows.push(GroupRow {
+                key: r.try_get("", "k")?,
+                currency: r.try_get("", "cur")?,
+                count: r.try_get("", "n")?,
+                value_e4: r.try_get("", "v")?,
+            });
+        }
+        groups.push(buckets(&rows));
     }
     let mut sql = Sql::new(db.get_database_backend());
     sql.push("SELECT i.sent_at, i.expires_at, i.answered_at, i.status FROM invitations i WHERE i.invitee_organization_id = ")
@@ -76,5 +92,20 @@ pub async fn pipeline(
             answered: status == "ACCEPTED" || status == "DECLINED",
         });
     }
-    Ok(compute(&deals, &invitations))
+    let (received, in_window, share, median) = responsiveness(&invitations);
+    let by_close_month = groups.pop().unwrap_or_default();
+    let by_direction = groups.pop().unwrap_or_default();
+    let by_deal_type = groups.pop().unwrap_or_default();
+    let by_stage = groups.pop().unwrap_or_default();
+    Ok(Pipeline {
+        win_rate: win_rate(&by_stage),
+        by_stage,
+        by_deal_type,
+        by_direction,
+        by_close_month,
+        invitations_received: received,
+        answered_within_window: in_window,
+        share_answered_within_window: share,
+        median_hours_to_answer: median,
+    })
 }

@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
 use crate::domain::Viewer;
-use crate::domain::pipeline::{InvitationRow, Pipeline, compute};
+use crate::domain::pipeline::{InvitationRow, responsiveness as responsiveness_of};
 use crate::error::AppError;
 use crate::store::search::TextQuery;
 use crate::store::{KeyCursor, Page, PageArgs, Sql};
@@ -23,13 +23,14 @@ pub struct Responsiveness {
     pub median_hours_to_answer: Option<f64>,
 }
 
-impl From<Pipeline> for Responsiveness {
-    fn from(p: Pipeline) -> Self {
+impl Responsiveness {
+    fn of(rows: &[InvitationRow]) -> Self {
+        let (received, in_window, share, median) = responsiveness_of(rows);
         Responsiveness {
-            invitations_received: p.invitations_received,
-            answered_within_window: p.answered_within_window,
-            share_answered_within_window: p.share_answered_within_window,
-            median_hours_to_answer: p.median_hours_to_answer,
+            invitations_received: received,
+            answered_within_window: in_window,
+            share_answered_within_window: share,
+            median_hours_to_answer: median,
         }
     }
 }
@@ -88,7 +89,7 @@ pub async fn responsiveness<C: ConnectionTrait>(
     }
     Ok(rows
         .into_iter()
-        .map(|(o, r)| (o, compute(&[], &r).into()))
+        .map(|(o, r)| (o, Responsiveness::of(&r)))
         .collect())
 }
 

@@ -164,11 +164,21 @@ pub async fn list<C: ConnectionTrait>(
 ) -> Result<Option<ListPage>, DbErr> {
     let backend = db.get_database_backend();
     let mut sql = Sql::new(backend);
+    // Join the engagement and its customer only when a filter or the order needs them:
+    // most pages are one organization's tab in creation order, served by an index alone.
+    let needs_customer = filter.customer_country.is_some()
+        || filter.text.is_some()
+        || sort.field == SortField::CustomerName;
+    let needs_engagement = needs_customer || !filter.deal_types.is_empty();
     sql.push("SELECT o.*, ")
         .push(&sort_expr(sort.field, backend))
-        .push(" AS sort_key FROM opportunities o")
-        .push(" JOIN engagements e ON e.id = o.engagement_id")
-        .push(" JOIN customers c ON c.id = e.customer_id");
+        .push(" AS sort_key FROM opportunities o");
+    if needs_engagement {
+        sql.push(" JOIN engagements e ON e.id = o.engagement_id");
+    }
+    if needs_customer {
+        sql.push(" JOIN customers c ON c.id = e.customer_id");
+    }
     if view == View::Favorites {
         sql.push(" JOIN favorites f ON f.opportunity_id = o.id AND f.user_id = ")
             .bind(viewer.user_id);
