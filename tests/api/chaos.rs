@@ -81,30 +81,9 @@ db_test!(
     sigkill_under_write_load_loses_no_acknowledged_write,
     |app| async move {
         let anna = app.token("anna@contoso.example").await;
-        let fabrikam = app
-            .gql_as(
-                "anna@contoso.example",
-                "{ partners(search: \"fabrikam\") { nodes { id } } }",
-                json!({}),
-            )
-            .await["partners"]["nodes"][0]["id"]
-            .clone();
-        let sol = app
-            .gql_as(
-                "anna@contoso.example",
-                "{ solutions(kind: OWN, coSellReady: true) { nodes { id } } }",
-                json!({}),
-            )
-            .await["solutions"]["nodes"][0]["id"]
-            .clone();
-        let cust = app
-            .gql_as(
-                "anna@contoso.example",
-                "{ customers(search: \"woodgrove\") { nodes { id } } }",
-                json!({}),
-            )
-            .await["customers"]["nodes"][0]["id"]
-            .clone();
+        let fabrikam = app.partner_id("anna@contoso.example", "fabrikam").await;
+        let sol = app.own_solution("anna@contoso.example").await;
+        let cust = app.customer_id("anna@contoso.example", "woodgrove").await;
         let http = reqwest::Client::new();
         let mut acknowledged: Vec<String> = Vec::new();
         for round in 0..ROUNDS {

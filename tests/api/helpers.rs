@@ -337,3 +337,38 @@ impl TestApp {
             .expect("sweep")
     }
 }
+
+impl TestApp {
+    /// The id of the first co-sell-ready solution `email`'s organization publishes.
+    pub async fn own_solution(&self, email: &str) -> serde_json::Value {
+        self.gql_as(
+            email,
+            "{ solutions(kind: OWN, coSellReady: true) { nodes { id } } }",
+            json!({}),
+        )
+        .await["solutions"]["nodes"][0]["id"]
+            .clone()
+    }
+
+    /// The id of the first customer the picker finds for `search`.
+    pub async fn customer_id(&self, email: &str, search: &str) -> serde_json::Value {
+        self.gql_as(
+            email,
+            "query($s: String) { customers(search: $s) { nodes { id } } }",
+            json!({ "s": search }),
+        )
+        .await["customers"]["nodes"][0]["id"]
+            .clone()
+    }
+
+    /// The id of the first partner the picker finds for `search`, as `email` sees it.
+    pub async fn partner_id(&self, email: &str, search: &str) -> serde_json::Value {
+        self.gql_as(
+            email,
+            "query($s: String) { partners(search: $s) { nodes { id } } }",
+            json!({ "s": search }),
+        )
+        .await["partners"]["nodes"][0]["id"]
+            .clone()
+    }
+}

@@ -17,22 +17,8 @@ async fn deal(
     currency: &str,
     invite: Option<&Value>,
 ) -> String {
-    let sol = app
-        .gql_as(
-            "anna@contoso.example",
-            "{ solutions(kind: OWN, coSellReady: true) { nodes { id } } }",
-            json!({}),
-        )
-        .await["solutions"]["nodes"][0]["id"]
-        .clone();
-    let cust = app
-        .gql_as(
-            "anna@contoso.example",
-            "{ customers(search: \"woodgrove\") { nodes { id } } }",
-            json!({}),
-        )
-        .await["customers"]["nodes"][0]["id"]
-        .clone();
+    let sol = app.own_solution("anna@contoso.example").await;
+    let cust = app.customer_id("anna@contoso.example", "woodgrove").await;
     let invitations: Vec<Value> = invite
         .map(|o| json!({ "organizationId": o }))
         .into_iter()
@@ -122,14 +108,7 @@ db_test!(
         let day = (chrono::Utc::now() + chrono::Duration::days(400))
             .date_naive()
             .to_string();
-        let fabrikam = app
-            .gql_as(
-                "anna@contoso.example",
-                "{ partners(search: \"fabrikam\") { nodes { id } } }",
-                json!({}),
-            )
-            .await["partners"]["nodes"][0]["id"]
-            .clone();
+        let fabrikam = app.partner_id("anna@contoso.example", "fabrikam").await;
         deal(&app, "Prompt one", "10", "EUR", Some(&fabrikam)).await;
         deal(&app, "Prompt two", "10", "EUR", Some(&fabrikam)).await;
         app.advance_clock(chrono::Duration::hours(2));

@@ -119,22 +119,8 @@ const EVENTS: &str = "subscription($after: String, $filter: EventFilter) {
 
 /// A fresh private deal of `email`'s organization, with `team` on it.
 async fn deal(app: &TestApp, email: &str, name: &str, team: &[&str]) -> String {
-    let sol = app
-        .gql_as(
-            email,
-            "{ solutions(kind: OWN, coSellReady: true) { nodes { id } } }",
-            json!({}),
-        )
-        .await["solutions"]["nodes"][0]["id"]
-        .clone();
-    let cust = app
-        .gql_as(
-            email,
-            "{ customers(search: \"woodgrove\") { nodes { id } } }",
-            json!({}),
-        )
-        .await["customers"]["nodes"][0]["id"]
-        .clone();
+    let sol = app.own_solution(email).await;
+    let cust = app.customer_id(email, "woodgrove").await;
     let members: Vec<Value> = team
         .iter()
         .map(|e| json!({ "name": e.split('@').next(), "phone": "+49 30 1234567", "email": e }))
@@ -544,30 +530,9 @@ db_test!(
     two_instances_sweeping_at_once_expire_each_invitation_once,
     |app| async move {
         let second = app.second_instance(|_| {}).await;
-        let fabrikam = app
-            .gql_as(
-                "anna@contoso.example",
-                "{ partners(search: \"fabrikam\") { nodes { id } } }",
-                json!({}),
-            )
-            .await["partners"]["nodes"][0]["id"]
-            .clone();
-        let sol = app
-            .gql_as(
-                "anna@contoso.example",
-                "{ solutions(kind: OWN, coSellReady: true) { nodes { id } } }",
-                json!({}),
-            )
-            .await["solutions"]["nodes"][0]["id"]
-            .clone();
-        let cust = app
-            .gql_as(
-                "anna@contoso.example",
-                "{ customers(search: \"woodgrove\") { nodes { id } } }",
-                json!({}),
-            )
-            .await["customers"]["nodes"][0]["id"]
-            .clone();
+        let fabrikam = app.partner_id("anna@contoso.example", "fabrikam").await;
+        let sol = app.own_solution("anna@contoso.example").await;
+        let cust = app.customer_id("anna@contoso.example", "woodgrove").await;
         for n in 0..6 {
             let v = app
             .gql_as(

@@ -34,22 +34,10 @@ async fn invite_and_answer(
         )
         .await["partners"]["edges"][0]["node"]["id"]
         .clone();
-    let sol = app
-        .gql_as(
-            "maria@microsoft.example",
-            "{ solutions(kind: OWN, coSellReady: true) { nodes { id } } }",
-            json!({}),
-        )
-        .await["solutions"]["nodes"][0]["id"]
-        .clone();
+    let sol = app.own_solution("maria@microsoft.example").await;
     let cust = app
-        .gql_as(
-            "maria@microsoft.example",
-            "{ customers(search: \"woodgrove\") { nodes { id } } }",
-            json!({}),
-        )
-        .await["customers"]["nodes"][0]["id"]
-        .clone();
+        .customer_id("maria@microsoft.example", "woodgrove")
+        .await;
     let v = app
         .gql_as(
             "maria@microsoft.example",
@@ -135,14 +123,7 @@ db_test!(
 db_test!(
     partners_that_accepted_similar_deals_rank_higher,
     |app| async move {
-        let sol = app
-            .gql_as(
-                "maria@microsoft.example",
-                "{ solutions(kind: OWN, coSellReady: true) { nodes { id } } }",
-                json!({}),
-            )
-            .await["solutions"]["nodes"][0]["id"]
-            .clone();
+        let sol = app.own_solution("maria@microsoft.example").await;
         // Fabrikam accepts two Microsoft deals for a British customer with that solution.
         for n in 0..2 {
             invite_and_answer(

@@ -34,22 +34,8 @@ db_test!(
     |app| async move {
         let token = app.token("anna@contoso.example").await;
         let uwe = app.token("uwe@contoso.example").await;
-        let sol = app
-            .gql_as(
-                "anna@contoso.example",
-                "{ solutions(kind: OWN, coSellReady: true) { nodes { id } } }",
-                json!({}),
-            )
-            .await["solutions"]["nodes"][0]["id"]
-            .clone();
-        let cust = app
-            .gql_as(
-                "anna@contoso.example",
-                "{ customers(search: \"woodgrove\") { nodes { id } } }",
-                json!({}),
-            )
-            .await["customers"]["nodes"][0]["id"]
-            .clone();
+        let sol = app.own_solution("anna@contoso.example").await;
+        let cust = app.customer_id("anna@contoso.example", "woodgrove").await;
         let created = app
         .gql_as(
             "anna@contoso.example",

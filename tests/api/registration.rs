@@ -19,14 +19,7 @@ async fn solution(app: &TestApp, name: &str) -> Value {
 
 /// A won deal of Contoso's with `sol`; returns its id.
 async fn won_deal(app: &TestApp, sol: &Value, win: bool) -> String {
-    let cust = app
-        .gql_as(
-            ANNA,
-            "{ customers(search: \"woodgrove\") { nodes { id } } }",
-            json!({}),
-        )
-        .await["customers"]["nodes"][0]["id"]
-        .clone();
+    let cust = app.customer_id(ANNA, "woodgrove").await;
     let v = app
         .gql_as(ANNA, "mutation($i: CreateDealInput!) { createDeal(input: $i) { opportunity { id } userErrors { code } } }",
             json!({ "i": { "customerId": cust, "dealName": "Registered", "solutionIds": [sol],
