@@ -21,6 +21,8 @@ use crate::{db, seed};
 /// Everything a running server holds.
 pub struct Services {
     pub db: DatabaseConnection,
+    /// Write transactions (see `Deps::writer`).
+    pub writer: DatabaseConnection,
     /// How many SQL statements have run (every connection of the pool).
     pub statements: Arc<AtomicU64>,
     pub keys: TokenKeys,
@@ -42,6 +44,7 @@ impl Services {
     pub fn deps(&self) -> Deps {
         Deps {
             db: self.db.clone(),
+            writer: self.writer.clone(),
             clock: self.clock.clone(),
             response_window: self.response_window,
             bus: self.bus.clone(),
@@ -65,9 +68,17 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(Services, bool)> {
         .await
         .with_context(|| format!("connecting to {}", redact(&url)))?;
     db::migrate(&db).await.context("migrating the database")?;
+    let writer = if url.starts_with("sqlite:") {
+        db::connect_counted(&url, 1, statements.clone())
+            .await
+            .context("opening the SQLite writer")?
+    } else {
+        db.clone()
+    };
     let keys = TokenKeys::from_config(config)?;
     let services = Services {
         db,
+        writer,
         statements,
         keys,
         clock: Clock::default(),
@@ -87,7 +98,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(Services, bool)> {
 /// Fills the demo data into an empty database: the directory, then deals through the
 /// services. Returns whether anything was written.
 pub async fn seed_demo(services: &Services, customers: u32) -> anyhow::Result<bool> {
-    if !seed::seed_if_empty(&services.db, customers).await? {
+    if !seed::seed_if_empty(&services.writer, customers).await? {
         return Ok(false);
     }
     crate::seed_deals::seed_deals(&services.deps())
@@ -149,7 +160,7 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
         ];
     if config.mail_worker {
         tasks.push(crate::email::worker::spawn(
-            services.db.clone(),
+            services.writer.clone(),
             services.clock.clone(),
             services.mail.clone(),
             services.stop.subscribe(),

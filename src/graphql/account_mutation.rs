@@ -107,7 +107,7 @@ impl AccountMutation {
             roles: input.roles.into_iter().map(Into::into).collect(),
             tenant: uuid_or_nil(&input.tenant_id, Kind::Tenant),
         };
-        user_payload(accounts::add_user(&app(ctx)?.db, v, new).await)
+        user_payload(accounts::add_user(&app(ctx)?.deps.writer, v, new).await)
     }
 
     /// Sets a user's roles. The organization keeps an active account admin.
@@ -120,7 +120,7 @@ impl AccountMutation {
         let roles = input.roles.into_iter().map(Into::into).collect();
         user_payload(
             accounts::set_roles(
-                &app(ctx)?.db,
+                &app(ctx)?.deps.writer,
                 v,
                 uuid_or_nil(&input.user_id, Kind::User),
                 roles,
@@ -138,7 +138,7 @@ impl AccountMutation {
         let v = viewer(ctx).await?;
         user_payload(
             accounts::set_active(
-                &app(ctx)?.db,
+                &app(ctx)?.deps.writer,
                 v,
                 uuid_or_nil(&input.user_id, Kind::User),
                 false,
@@ -156,7 +156,7 @@ impl AccountMutation {
         let v = viewer(ctx).await?;
         user_payload(
             accounts::set_active(
-                &app(ctx)?.db,
+                &app(ctx)?.deps.writer,
                 v,
                 uuid_or_nil(&input.user_id, Kind::User),
                 true,
@@ -174,7 +174,7 @@ impl AccountMutation {
     ) -> async_graphql::Result<TenantPayload> {
         let v = viewer(ctx).await?;
         let id = uuid::Uuid::parse_str(input.tenant_id.trim()).unwrap_or(uuid::Uuid::nil());
-        tenant_payload(accounts::link_tenant(&app(ctx)?.db, v, id, input.name).await)
+        tenant_payload(accounts::link_tenant(&app(ctx)?.deps.writer, v, id, input.name).await)
     }
 
     /// Unlinks a tenant: its users can no longer sign in through it. Refused while it
@@ -187,7 +187,7 @@ impl AccountMutation {
         let v = viewer(ctx).await?;
         tenant_payload(
             accounts::unlink_tenant(
-                &app(ctx)?.db,
+                &app(ctx)?.deps.writer,
                 v,
                 uuid_or_nil(&input.tenant_id, Kind::Tenant),
             )
@@ -204,7 +204,7 @@ impl AccountMutation {
         let v = viewer(ctx).await?;
         user_payload(
             accounts::update_my_settings(
-                &app(ctx)?.db,
+                &app(ctx)?.deps.writer,
                 v,
                 input.notifications_enabled,
                 input.locale,

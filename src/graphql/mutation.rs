@@ -82,7 +82,8 @@ impl DirectoryMutation {
     ) -> async_graphql::Result<CreateCustomerPayload> {
         let v = viewer(ctx).await?;
         let new = NewCustomer::from(input);
-        let (customer, user_errors) = payload(customers::create(&app(ctx)?.db, v, new).await)?;
+        let (customer, user_errors) =
+            payload(customers::create(&app(ctx)?.deps.writer, v, new).await)?;
         Ok(CreateCustomerPayload {
             customer: customer.map(Customer),
             user_errors,

@@ -172,7 +172,7 @@ pub async fn create_deal(
     };
     let terms: Vec<Terms> = terms.into_iter().flatten().collect();
 
-    let txn = begin_write(&deps.db).await?;
+    let txn = begin_write(&deps.writer).await?;
     let opp_id = Uuid::now_v7();
     if let Some(k) = &key {
         let hash = input::request_hash(&input);
@@ -351,7 +351,7 @@ pub async fn send_invitation(
     let terms =
         terms.ok_or_else(|| AppError::Internal(anyhow::anyhow!("terms checked without value")))?;
 
-    let txn = begin_write(&deps.db).await?;
+    let txn = begin_write(&deps.writer).await?;
     let invitation_id = Uuid::now_v7();
     if let Some(k) = &key {
         let hash = input::request_hash(&input);

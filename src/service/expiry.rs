@@ -34,7 +34,7 @@ pub async fn expire_due(deps: &Deps) -> Result<usize, AppError> {
 
 async fn expire_batch(deps: &Deps) -> Result<usize, AppError> {
     let now = deps.clock.now();
-    let txn = begin_write(&deps.db).await?;
+    let txn = begin_write(&deps.writer).await?;
     let mut sql = Sql::new(sea_orm::ConnectionTrait::get_database_backend(&txn));
     sql.push("UPDATE opportunities SET stage = 'EXPIRED', closed_at = ")
         .bind(now)
@@ -116,7 +116,7 @@ async fn announce(
 pub async fn remind_due(deps: &Deps) -> Result<usize, AppError> {
     let now = deps.clock.now();
     let horizon = now + deps.reminder_before;
-    let txn = begin_write(&deps.db).await?;
+    let txn = begin_write(&deps.writer).await?;
     let mut sql = Sql::new(sea_orm::ConnectionTrait::get_database_backend(&txn));
     sql.push("UPDATE opportunities SET reminded_at = ")
         .bind(now)

@@ -28,6 +28,10 @@ use crate::error::{AppError, UserError};
 #[derive(Clone)]
 pub struct Deps {
     pub db: DatabaseConnection,
+    /// Where write transactions run: on SQLite a pool of one connection, so writers
+    /// queue in order inside the process instead of polling SQLite's busy lock; on
+    /// PostgreSQL the same pool as `db`.
+    pub writer: DatabaseConnection,
     pub clock: Clock,
     /// How long an invitee has to answer.
     pub response_window: chrono::Duration,

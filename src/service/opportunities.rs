@@ -115,7 +115,7 @@ async fn open(
     action: Action,
     expected: Option<i32>,
 ) -> Result<(sea_orm::DatabaseTransaction, opportunities::Model, Stage), AppError> {
-    let txn = begin_write(&deps.db).await?;
+    let txn = begin_write(&deps.writer).await?;
     let opp = load_visible(&txn, viewer, id, &["input", "opportunityId"]).await?;
     let next = check_stage(&opp, action)?;
     check_version(&opp, expected)?;
@@ -757,7 +757,7 @@ pub async fn set_favorite(
     id: Uuid,
     on: bool,
 ) -> Result<opportunities::Model, AppError> {
-    let txn = begin_write(&deps.db).await?;
+    let txn = begin_write(&deps.writer).await?;
     let opp = load_visible(&txn, viewer, id, &["input", "opportunityId"]).await?;
     let exists = !store::favorites_of(&txn, viewer.user_id, &[opp.id])
         .await?

@@ -139,7 +139,7 @@ pub async fn register(
         )));
     };
 
-    let txn = begin_write(&deps.db).await?;
+    let txn = begin_write(&deps.writer).await?;
     let opp = load_visible(&txn, viewer, n.opportunity, &["input", "opportunityId"]).await?;
     match eligibility_of(&txn, deps, &opp).await? {
         Eligibility::Eligible => {}
@@ -291,7 +291,7 @@ pub async fn step(
             _ => {}
         }
     }
-    let txn = begin_write(&deps.db).await?;
+    let txn = begin_write(&deps.writer).await?;
     let (reg, opp) = get_visible(&txn, viewer, id).await?.ok_or_else(|| {
         AppError::from(UserError::not_found(
             "registration",
