@@ -3,6 +3,7 @@
 pub mod access;
 pub mod deal;
 pub mod event;
+pub mod global_id;
 pub mod invite;
 pub mod pipeline;
 pub mod principal;

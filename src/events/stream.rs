@@ -113,11 +113,9 @@ async fn in_view(
         .bind(engagement)
         .push(" AND o.organization_id = ")
         .bind(viewer.organization_id);
-    match view {
-        View::Inbound => sql.push(" AND o.direction = 'INBOUND' AND o.stage IN ('RECEIVED', 'ACCEPTED')"),
-        View::Outbound => sql.push(" AND o.direction = 'OUTBOUND' AND o.stage = 'ACCEPTED'"),
-        View::Archived => sql.push(" AND o.stage IN ('WON', 'LOST', 'DECLINED', 'EXPIRED')"),
-        View::Favorites => sql
+    match view.condition() {
+        Some(c) => sql.push(c),
+        None => sql
             .push(" AND EXISTS (SELECT 1 FROM favorites f WHERE f.opportunity_id = o.id AND f.user_id = ")
             .bind(viewer.user_id)
             .push(")"),

@@ -1,8 +1,8 @@
 //! Opaque global ids (`base64url("Type:uuid")`) for the Relay `Node` interface.
 use async_graphql::ID;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
+
+use crate::domain::global_id;
 
 /// The object types that have global ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,16 +47,14 @@ impl Kind {
 }
 
 pub fn encode(kind: Kind, id: Uuid) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{}:{id}", kind.name())))
+    ID(global_id::encode(kind.name(), id))
 }
 
 /// The type and uuid behind a global id; `None` for anything that is not one of ours.
 pub fn decode(id: &str) -> Option<(Kind, Uuid)> {
-    let raw = URL_SAFE_NO_PAD.decode(id.trim()).ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let (name, uuid) = text.split_once(':')?;
+    let (name, uuid) = global_id::decode(id)?;
     let kind = Kind::ALL.into_iter().find(|k| k.name() == name)?;
-    Some((kind, Uuid::parse_str(uuid).ok()?))
+    Some((kind, uuid))
 }
 
 /// The uuid of a global id of the expected kind; the nil uuid (which names nothing)
@@ -72,6 +70,9 @@ pub fn decode_as(id: &str, kind: Kind) -> Option<Uuid> {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
 
     #[test]

@@ -253,8 +253,6 @@ async fn muted_emails<C: ConnectionTrait>(
 
 /// The front end's page of an opportunity.
 pub fn link(base: &str, opportunity: Uuid) -> String {
-    use base64::Engine;
-    let id = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(format!("Opportunity:{opportunity}"));
+    let id = crate::domain::global_id::encode("Opportunity", opportunity);
     format!("{}/opportunities/{id}", base.trim_end_matches('/'))
 }

@@ -25,6 +25,21 @@ pub enum View {
     Archived,
 }
 
+impl View {
+    /// The tab's condition on the opportunity `o` (` AND ...`); favorites are the user's
+    /// bookmarks instead, joined by the caller.
+    pub fn condition(self) -> Option<&'static str> {
+        match self {
+            View::Inbound => {
+                Some(" AND o.direction = 'INBOUND' AND o.stage IN ('RECEIVED', 'ACCEPTED')")
+            }
+            View::Outbound => Some(" AND o.direction = 'OUTBOUND' AND o.stage = 'ACCEPTED'"),
+            View::Archived => Some(" AND o.stage IN ('WON', 'LOST', 'DECLINED', 'EXPIRED')"),
+            View::Favorites => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SortField {
     CreatedAt,
@@ -190,17 +205,8 @@ pub async fn list<C: ConnectionTrait>(
             .bind(viewer.email.clone())
             .push(")");
     }
-    match view {
-        View::Inbound => {
-            sql.push(" AND o.direction = 'INBOUND' AND o.stage IN ('RECEIVED', 'ACCEPTED')");
-        }
-        View::Outbound => {
-            sql.push(" AND o.direction = 'OUTBOUND' AND o.stage = 'ACCEPTED'");
-        }
-        View::Archived => {
-            sql.push(" AND o.stage IN ('WON', 'LOST', 'DECLINED', 'EXPIRED')");
-        }
-        View::Favorites => {}
+    if let Some(c) = view.condition() {
+        sql.push(c);
     }
     push_in(&mut sql, "o.stage", &filter.stages);
     push_in(&mut sql, "e.deal_type", &filter.deal_types);
