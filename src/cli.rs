@@ -1,4 +1,4 @@
-//! The subcommands: serve (default), migrate, seed, token, schema.
+//! The subcommands: serve (default), migrate, seed, token, schema, sweep.
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -68,6 +68,25 @@ async fn dispatch(config: Config, command: Command) -> anyhow::Result<()> {
         }
         Command::Schema => {
             print!("{}", crate::graphql::sdl());
+            Ok(())
+        }
+        Command::Sweep => {
+            let mut config = config;
+            config.seed_demo = false;
+            let (services, _) = app::prepare(&config).await?;
+            let deps = services.deps();
+            let started = std::time::Instant::now();
+            let expired = crate::service::expiry::expire_due(&deps).await?;
+            println!(
+                "expired {expired} invitations in {:.3} s",
+                started.elapsed().as_secs_f64()
+            );
+            let started = std::time::Instant::now();
+            let reminded = crate::service::expiry::remind_due(&deps).await?;
+            println!(
+                "reminded {reminded} invitees in {:.3} s",
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
     }

@@ -35,6 +35,9 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL) and exit.
     Schema,
+    /// Run the invitation sweep once: expire every due invitation, then send the due
+    /// reminders; print how many and how long each took, and exit.
+    Sweep,
 }
 
 /// Output format of the logs.
