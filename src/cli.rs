@@ -70,6 +70,7 @@ async fn dispatch(config: Config, command: Command) -> anyhow::Result<()> {
             print!("{}", crate::graphql::sdl());
             Ok(())
         }
+        Command::SendMail { until_empty } => send_mail(config, until_empty).await,
         Command::Sweep => {
             let mut config = config;
             config.seed_demo = false;
@@ -90,6 +91,48 @@ async fn dispatch(config: Config, command: Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `cosell send-mail`: the outbox worker without the server.
+async fn send_mail(config: Config, until_empty: bool) -> anyhow::Result<()> {
+    use crate::email::worker;
+    let mut config = config;
+    config.seed_demo = false;
+    let (services, _) = app::prepare(&config).await?;
+    if !until_empty {
+        let task = worker::spawn(
+            services.writer.clone(),
+            services.clock.clone(),
+            services.mail.clone(),
+            services.stop.subscribe(),
+        )?;
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = term.recv() => {},
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await?;
+        // The worker finishes its round, then stops.
+        let _ = services.stop.send(true);
+        task.await?;
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    let done = worker::drain(&services.writer, &services.clock, &services.mail).await?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "sent {} retried {} failed {} in {secs:.3} s: {:.0} emails/s",
+        done.sent,
+        done.retried,
+        done.failed,
+        done.claimed as f64 / secs.max(1e-9)
+    );
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -35,6 +35,13 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL) and exit.
     Schema,
+    /// Run the outbox worker alone (no HTTP server) until stopped; with `--until-empty`,
+    /// deliver every due email, print the totals and emails per second, and exit.
+    SendMail {
+        /// Exit once no email is due (those waiting for a retry later are left).
+        #[arg(long)]
+        until_empty: bool,
+    },
     /// Run the invitation sweep once: expire every due invitation, then send the due
     /// reminders; print how many and how long each took, and exit.
     Sweep,

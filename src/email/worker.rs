@@ -127,7 +127,7 @@ pub fn spawn(
         loop {
             loop {
                 match deliver_due(&db, &clock, &settings, &transport).await {
-                    Ok(n) if n as i64 >= settings.batch && !*stop.borrow() => continue,
+                    Ok(r) if r.claimed as i64 >= settings.batch && !*stop.borrow() => continue,
                     Ok(_) => break,
                     Err(e) => {
                         tracing::warn!(error = %e, "outbox: delivery round failed");
@@ -143,15 +143,58 @@ pub fn spawn(
     }))
 }
 
-/// Claims one batch of due rows and delivers them. Returns how many it claimed.
+/// What delivery rounds did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Delivered {
+    /// Rows claimed.
+    pub claimed: u64,
+    pub sent: u64,
+    /// Passing refusals, to be retried.
+    pub retried: u64,
+    /// Refused for good (or out of attempts).
+    pub failed: u64,
+}
+
+impl std::ops::AddAssign for Delivered {
+    fn add_assign(&mut self, o: Self) {
+        self.claimed += o.claimed;
+        self.sent += o.sent;
+        self.retried += o.retried;
+        self.failed += o.failed;
+    }
+}
+
+/// Delivers every due email, round after round, until a round finds none due (emails
+/// waiting for a retry later are left for the running worker). For `cosell send-mail
+/// --until-empty`: an operator's drain, and the outbox benchmark.
+pub async fn drain(
+    db: &DatabaseConnection,
+    clock: &Clock,
+    settings: &MailSettings,
+) -> anyhow::Result<Delivered> {
+    let transport = Transport::new(settings)?;
+    let mut total = Delivered::default();
+    loop {
+        let round = deliver_due(db, clock, settings, &transport).await?;
+        total += round;
+        if round.claimed == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+/// Claims one batch of due rows and delivers them.
 async fn deliver_due(
     db: &DatabaseConnection,
     clock: &Clock,
     settings: &MailSettings,
     transport: &Transport,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<Delivered> {
     let rows = claim(db, clock, settings).await?;
-    let n = rows.len();
+    let mut done = Delivered {
+        claimed: rows.len() as u64,
+        ..Delivered::default()
+    };
     let pending = email_outbox::Entity::find()
         .filter(email_outbox::Column::Status.eq("PENDING"))
         .count(db)
@@ -162,9 +205,13 @@ async fn deliver_due(
             Ok(m) => transport.send(m).await,
             Err(e) => Outcome::Permanent(e),
         };
-        record(db, clock, settings, &row, outcome).await?;
+        match record(db, clock, settings, &row, outcome).await? {
+            "sent" => done.sent += 1,
+            "retry" => done.retried += 1,
+            _ => done.failed += 1,
+        }
     }
-    Ok(n)
+    Ok(done)
 }
 
 async fn claim(
@@ -230,7 +277,7 @@ async fn record(
     s: &MailSettings,
     row: &email_outbox::Model,
     outcome: Outcome,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<&'static str> {
     let now = clock.now();
     let attempts = row.attempts + 1;
     let mut q = email_outbox::Entity::update_many()
@@ -272,5 +319,5 @@ async fn record(
         }
     }
     q.exec(db).await?;
-    Ok(())
+    Ok(label)
 }
