@@ -1,20 +1,24 @@
 //! One subscriber's resumable stream: every event after its cursor from the log first,
 //! then live ones from the bus, with no gap and no duplicate at the seam; a subscriber
 //! that falls behind the bus catches up from the log instead of losing events.
-use std::collections::HashMap;
+//!
+//! Whether an event is delivered is decided from what the event carries: its audience,
+//! and, where a referral user's team or a tab filter matters, its engagement's sides,
+//! read once per event and shared by every subscriber ([`LoggedEvent::sides`]). No
+//! subscriber queries the database for a live event of its own.
+use std::sync::Arc;
 
 use futures_util::Stream;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::bus::{EventBus, PAGE};
-use super::log::{LoggedEvent, head, read_after};
+use super::log::{LoggedEvent, Sides, fill_sides, head, read_after};
 use crate::domain::Viewer;
 use crate::domain::access::sees_event;
 use crate::domain::event::EventKind;
 use crate::error::AppError;
-use crate::store::Sql;
 use crate::store::opportunity_list::View;
 
 /// What a subscriber narrows the feed to.
@@ -28,135 +32,126 @@ pub struct StreamFilter {
     pub view: Option<View>,
 }
 
+/// What the gate can tell from the event alone.
+enum Verdict {
+    No,
+    Yes,
+    /// Depends on the engagement's sides (a referral user's team, a tab).
+    AskSides,
+}
+
 /// Decides, per event and per subscriber, whether it is delivered.
 struct Gate {
     viewer: Viewer,
     filter: StreamFilter,
-    /// Whether the viewer is on a team of its organization in an engagement (for
-    /// referral users), refreshed when that engagement's teams change.
-    on_team: HashMap<Uuid, bool>,
 }
 
 impl Gate {
-    async fn admits(
-        &mut self,
-        db: &DatabaseConnection,
-        ev: &LoggedEvent,
-    ) -> Result<bool, AppError> {
+    fn first_look(&self, ev: &LoggedEvent) -> Verdict {
         let Some(engagement) = ev.event.engagement_id else {
-            return Ok(false);
+            return Verdict::No;
         };
-        let kind = EventKind::parse(&ev.event.kind);
-        if matches!(
-            kind,
-            Some(EventKind::TeamChanged | EventKind::InvitationAccepted | EventKind::DealCreated)
-        ) {
-            self.on_team.remove(&engagement);
-        }
         if self.filter.engagement.is_some_and(|e| e != engagement) {
-            return Ok(false);
+            return Verdict::No;
         }
-        if !self.filter.kinds.is_empty() && !kind.is_some_and(|k| self.filter.kinds.contains(&k)) {
-            return Ok(false);
-        }
-        let on_team = if self.viewer.sees_whole_organization()
-            || !ev.visible_to.contains(&self.viewer.organization_id)
+        if !self.filter.kinds.is_empty()
+            && !EventKind::parse(&ev.event.kind).is_some_and(|k| self.filter.kinds.contains(&k))
         {
-            false
+            return Verdict::No;
+        }
+        if !ev.visible_to.contains(&self.viewer.organization_id) {
+            return Verdict::No;
+        }
+        if self.viewer.sees_whole_organization() && self.filter.view.is_none() {
+            Verdict::Yes
         } else {
-            match self.on_team.get(&engagement) {
-                Some(b) => *b,
-                None => {
-                    let b = on_team(db, &self.viewer, engagement).await?;
-                    self.on_team.insert(engagement, b);
-                    b
-                }
-            }
-        };
+            Verdict::AskSides
+        }
+    }
+
+    /// The rest of the decision, with the engagement's sides.
+    fn with_sides(&self, ev: &LoggedEvent, sides: &Sides) -> bool {
+        let side = sides.of(self.viewer.organization_id);
+        let on_team = side.is_some_and(|s| s.team.contains(&self.viewer.email));
         if !sees_event(&self.viewer, &ev.visible_to, on_team) {
-            return Ok(false);
+            return false;
         }
         match self.filter.view {
-            Some(view) => Ok(in_view(db, &self.viewer, engagement, view).await?),
-            None => Ok(true),
+            Some(view) => side.is_some_and(|s| s.in_view(view, self.viewer.user_id)),
+            None => true,
+        }
+    }
+
+    fn needs_sides(&self, ev: &LoggedEvent) -> bool {
+        matches!(self.first_look(ev), Verdict::AskSides)
+    }
+
+    /// Whether `ev` goes to this subscriber. Waits (for the one shared read of the
+    /// engagement's sides) only when the event alone does not tell.
+    async fn admits(&self, db: &DatabaseConnection, ev: &LoggedEvent) -> Result<bool, AppError> {
+        match self.first_look(ev) {
+            Verdict::No => Ok(false),
+            Verdict::Yes => Ok(true),
+            Verdict::AskSides => {
+                // Boxed: the idle subscription does not carry this future's room.
+                let sides = Box::pin(ev.sides(db)).await?;
+                Ok(self.with_sides(ev, &sides))
+            }
         }
     }
 }
 
-async fn on_team(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    engagement: Uuid,
-) -> Result<bool, AppError> {
-    let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT COUNT(*) AS n FROM team_members t JOIN opportunities o ON o.id = t.opportunity_id WHERE o.engagement_id = ")
-        .bind(engagement)
-        .push(" AND o.organization_id = ")
-        .bind(viewer.organization_id)
-        .push(" AND t.email_norm = ")
-        .bind(viewer.email.clone());
-    let n: i64 = match db.query_one_raw(sql.build()).await? {
-        Some(r) => r.try_get("", "n")?,
-        None => 0,
-    };
-    Ok(n > 0)
+/// Counts the subscribers listening to the bus (`cosell_event_subscribers`), for as long
+/// as each lives.
+struct Listening;
+
+impl Listening {
+    fn new() -> Self {
+        metrics::gauge!("cosell_event_subscribers").increment(1.0);
+        Listening
+    }
 }
 
-async fn in_view(
-    db: &DatabaseConnection,
-    viewer: &Viewer,
-    engagement: Uuid,
-    view: View,
-) -> Result<bool, AppError> {
-    let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT COUNT(*) AS n FROM opportunities o WHERE o.engagement_id = ")
-        .bind(engagement)
-        .push(" AND o.organization_id = ")
-        .bind(viewer.organization_id);
-    match view.condition() {
-        Some(c) => sql.push(c),
-        None => sql
-            .push(" AND EXISTS (SELECT 1 FROM favorites f WHERE f.opportunity_id = o.id AND f.user_id = ")
-            .bind(viewer.user_id)
-            .push(")"),
-    };
-    let n: i64 = match db.query_one_raw(sql.build()).await? {
-        Some(r) => r.try_get("", "n")?,
-        None => 0,
-    };
-    Ok(n > 0)
+impl Drop for Listening {
+    fn drop(&mut self) {
+        metrics::gauge!("cosell_event_subscribers").decrement(1.0);
+    }
 }
 
-/// The events `viewer` may see after `after` (or from now on, without a cursor): the
-/// log's first, then live ones.
+/// The events `viewer` may see after `after` (or from now on, without a cursor), narrowed
+/// by `filter`: the log's first, then live ones. Each comes shared, with its sides.
+///
+/// An idle stream holds little: its database handle, the gate, the bus receiver and its
+/// position; every database read is boxed so that its future's room is not kept.
 pub fn events(
     db: DatabaseConnection,
     bus: EventBus,
     viewer: Viewer,
     after: Option<i64>,
     filter: StreamFilter,
-) -> impl Stream<Item = Result<LoggedEvent, AppError>> {
+) -> impl Stream<Item = Result<Arc<LoggedEvent>, AppError>> {
     async_stream::try_stream! {
         // Subscribe first, then read the log: whatever commits in between is in one or
         // the other, and the number check drops what is in both.
         let mut rx = bus.subscribe();
+        drop(bus);
+        let gate = Gate { viewer, filter };
+        let _listening = Listening::new();
         let mut last = match after {
             Some(a) => a,
-            None => head(&db).await?,
+            None => Box::pin(head(&db)).await?,
         };
-        let mut gate = Gate { viewer, filter, on_team: HashMap::new() };
         let mut from_log = true;
         loop {
             if from_log {
-                let rows = read_after(&db, last, PAGE).await?;
-                let n = rows.len();
+                let rows = Box::pin(catch_up(&db, &gate, last)).await?;
+                from_log = rows.len() as u64 == PAGE;
                 for ev in rows {
                     last = ev.seq();
                     if gate.admits(&db, &ev).await? {
-                        yield ev;
+                        yield Arc::new(ev);
                     }
                 }
-                from_log = n as u64 == PAGE;
                 continue;
             }
             match rx.recv().await {
@@ -171,7 +166,7 @@ pub fn events(
                     }
                     last = ev.seq();
                     if gate.admits(&db, &ev).await? {
-                        yield (*ev).clone();
+                        yield ev;
                     }
                 }
                 Err(RecvError::Lagged(_)) => from_log = true,
@@ -179,4 +174,16 @@ pub fn events(
             }
         }
     }
+}
+
+/// A page of the log after `last`, with the sides the gate will ask for read in one
+/// round for the whole page.
+async fn catch_up(
+    db: &DatabaseConnection,
+    gate: &Gate,
+    last: i64,
+) -> Result<Vec<LoggedEvent>, AppError> {
+    let rows = read_after(db, last, PAGE).await?;
+    fill_sides(db, &rows, |e| gate.needs_sides(e)).await?;
+    Ok(rows)
 }

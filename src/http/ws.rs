@@ -4,21 +4,27 @@
 //! (`4409`), a bounded number of subscriptions and bounded messages per socket, errors
 //! of one operation as an `error` message for its id with the socket kept up, and small
 //! buffers so an idle socket costs little.
-use std::collections::HashMap;
+//!
+//! One task per socket: it reads the client's messages and polls the socket's
+//! subscription streams itself (no task or channel per operation), and what waits only
+//! at the start (the `connection_init` deadline, the token check) runs boxed, so an idle
+//! socket keeps only its WebSocket state, its session and its streams.
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
-use async_graphql::{Data, Request as GqlRequest};
+use async_graphql::{Data, Request as GqlRequest, Response as GqlResponse};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
+use futures_util::stream::BoxStream;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use tokio::sync::watch;
 
 use super::HttpState;
-use crate::graphql::connection_data;
+use crate::graphql::{AppContext, AppSchema, connection_data};
 
 pub const PROTOCOL: &str = "graphql-transport-ws";
 
@@ -55,15 +61,32 @@ enum ClientMessage {
     },
 }
 
+/// Bytes read from the socket at a time. Client messages are small (`subscribe` with its
+/// query); the buffer grows for a larger frame, up to the message limit.
+const READ_BUFFER: usize = 1024;
+
+/// What a socket keeps of the server's state.
+struct Conn {
+    schema: AppSchema,
+    limits: WsLimits,
+    stop: watch::Receiver<bool>,
+}
+
 pub async fn upgrade(State(state): State<HttpState>, ws: WebSocketUpgrade) -> Response {
     let limits = state.ws;
+    let conn = Conn {
+        schema: state.schema.clone(),
+        limits,
+        stop: state.stop.clone(),
+    };
+    drop(state);
     ws.protocols([PROTOCOL])
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(limits.max_message_bytes * 4)
         .max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
-        .on_upgrade(move |socket| serve(socket, state))
+        .on_upgrade(move |socket| serve(socket, conn))
 }
 
 /// A close frame; the reason is cut to fit the 123 bytes a close frame allows.
@@ -80,6 +103,22 @@ fn close(code: u16, reason: &str) -> Message {
 
 fn text(v: Value) -> Message {
     Message::Text(Utf8Bytes::from(v.to_string()))
+}
+
+/// `{"type":…,"id":…,"payload":…}` written straight from the response (no JSON tree).
+fn with_payload(kind: &str, id: &str, payload: &impl serde::Serialize) -> Message {
+    let mut out = String::with_capacity(128);
+    out.push_str("{\"type\":\"");
+    out.push_str(kind);
+    out.push_str("\",\"id\":");
+    out.push_str(&serde_json::to_string(id).unwrap_or_else(|_| "\"\"".into()));
+    out.push_str(",\"payload\":");
+    match serde_json::to_string(payload) {
+        Ok(p) => out.push_str(&p),
+        Err(_) => out.push_str("null"),
+    }
+    out.push('}');
+    Message::Text(Utf8Bytes::from(out))
 }
 
 /// The bearer token of a `connection_init` payload (`Authorization: "Bearer …"`, in
@@ -100,127 +139,229 @@ fn token_of(payload: &Option<Value>) -> Option<String> {
     Some(token.to_owned())
 }
 
-enum Out {
-    Send(Message),
-    Done(String),
+/// The next protocol message of the client; `Err(Some(close))` ends the socket with
+/// that close frame, `Err(None)` without one (the client went away).
+fn parse(
+    msg: Option<Result<Message, axum::Error>>,
+) -> Result<Option<ClientMessage>, Option<Message>> {
+    let msg = match msg {
+        Some(Ok(m)) => m,
+        Some(Err(e)) => {
+            let e = e.to_string().to_lowercase();
+            let too_big = e.contains("too long") || e.contains("too big");
+            return Err(too_big.then(|| close(4413, "Message too large")));
+        }
+        None => return Err(None),
+    };
+    match msg {
+        Message::Text(t) => match serde_json::from_str(t.as_str()) {
+            Ok(m) => Ok(Some(m)),
+            Err(e) => Err(Some(close(4400, &format!("Invalid message: {e}")))),
+        },
+        Message::Binary(_) => Err(Some(close(
+            4400,
+            "Binary messages are not part of the protocol",
+        ))),
+        Message::Ping(_) | Message::Pong(_) => Ok(None),
+        Message::Close(_) => Err(None),
+    }
 }
 
-async fn serve(socket: WebSocket, state: HttpState) {
-    let (mut sink, mut stream) = socket.split();
-    let limits = state.ws;
-    let (out_tx, mut out_rx) = mpsc::channel::<Out>(64);
-    let mut data: Option<std::sync::Arc<Data>> = None;
-    let mut subs: HashMap<String, JoinHandle<()>> = HashMap::new();
+fn pong(payload: Option<Value>) -> Message {
+    let mut pong = json!({ "type": "pong" });
+    if let Some(p) = payload {
+        pong["payload"] = p;
+    }
+    text(pong)
+}
+
+/// Until `connection_init` (or the deadline): the session's data, or how to close.
+async fn initialise(
+    socket: &mut WebSocket,
+    ctx: &AppContext,
+    limits: WsLimits,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<Arc<Data>, Option<Message>> {
     let deadline = tokio::time::sleep(limits.init_timeout);
     tokio::pin!(deadline);
-    let mut stop = state.stop.clone();
-    let closing: Option<Message> = loop {
-        tokio::select! {
-            _ = &mut deadline, if data.is_none() => {
-                break Some(close(4408, "Connection initialisation timeout"));
+    loop {
+        let msg = tokio::select! {
+            _ = &mut deadline => return Err(Some(close(4408, "Connection initialisation timeout"))),
+            _ = stop.changed() => return Err(Some(close(1001, "Server shutting down"))),
+            m = socket.recv() => m,
+        };
+        match parse(msg)? {
+            None | Some(ClientMessage::Pong { .. } | ClientMessage::Complete { .. }) => {}
+            Some(ClientMessage::Ping { payload }) => {
+                if socket.send(pong(payload)).await.is_err() {
+                    return Err(None);
+                }
             }
-            _ = stop.changed() => {
-                for (id, task) in subs.drain() {
-                    task.abort();
-                    let _ = sink.send(text(json!({ "type": "complete", "id": id }))).await;
+            Some(ClientMessage::Subscribe { .. }) => return Err(Some(close(4401, "Unauthorized"))),
+            Some(ClientMessage::ConnectionInit { payload }) => {
+                return match connection_data(ctx, token_of(&payload)).await {
+                    Ok(d) => {
+                        if socket
+                            .send(text(json!({ "type": "connection_ack" })))
+                            .await
+                            .is_err()
+                        {
+                            return Err(None);
+                        }
+                        Ok(Arc::new(d))
+                    }
+                    Err(_) => Err(Some(close(4403, "Forbidden"))),
+                };
+            }
+        }
+    }
+}
+
+/// One running operation of a socket.
+struct Op {
+    id: String,
+    stream: BoxStream<'static, GqlResponse>,
+    /// Nothing sent for it yet.
+    first: bool,
+    _open: OpenGauge,
+}
+
+/// The next response of any of `ops` (taking turns, so that one busy operation does not
+/// hold back the others): its index, and `None` when that operation ended.
+fn next_response<'a>(
+    ops: &'a mut [Op],
+    turn: &'a mut usize,
+) -> impl Future<Output = (usize, Option<GqlResponse>)> + 'a {
+    std::future::poll_fn(move |cx| {
+        let n = ops.len();
+        for k in 0..n {
+            let i = (*turn + k) % n;
+            if let Poll::Ready(r) = ops[i].stream.poll_next_unpin(cx) {
+                *turn = i + 1;
+                return Poll::Ready((i, r));
+            }
+        }
+        Poll::Pending
+    })
+}
+
+enum Step {
+    Stop,
+    Client(Option<Result<Message, axum::Error>>),
+    Op(usize, Option<GqlResponse>),
+}
+
+async fn serve(mut socket: WebSocket, conn: Conn) {
+    let Conn {
+        schema,
+        limits,
+        mut stop,
+    } = conn;
+    let Some(ctx) = schema.data::<AppContext>() else {
+        let _ = socket.send(close(1011, "Server misconfigured")).await;
+        return;
+    };
+    // Boxed: its timer and token check are not kept for the socket's life.
+    let data = match Box::pin(initialise(&mut socket, ctx, limits, &mut stop)).await {
+        Ok(d) => d,
+        Err(closing) => {
+            if let Some(m) = closing {
+                let _ = socket.send(m).await;
+            }
+            let _ = socket.close().await;
+            return;
+        }
+    };
+    let mut ops: Vec<Op> = Vec::new();
+    let mut turn = 0usize;
+    let closing: Option<Message> = loop {
+        let step = tokio::select! {
+            _ = stop.changed() => Step::Stop,
+            (i, r) = next_response(&mut ops, &mut turn), if !ops.is_empty() => Step::Op(i, r),
+            m = socket.recv() => Step::Client(m),
+        };
+        match step {
+            Step::Stop => {
+                for op in ops.drain(..) {
+                    let _ = socket
+                        .send(text(json!({ "type": "complete", "id": op.id })))
+                        .await;
                 }
                 break Some(close(1001, "Server shutting down"));
             }
-            out = out_rx.recv() => match out {
-                Some(Out::Send(m)) => {
-                    if sink.send(m).await.is_err() {
+            Step::Op(i, Some(resp)) => {
+                let op = &mut ops[i];
+                let failed_at_start =
+                    op.first && resp.data == async_graphql::Value::Null && !resp.errors.is_empty();
+                op.first = false;
+                let msg = if failed_at_start {
+                    let m = with_payload("error", &op.id, &resp.errors);
+                    ops.remove(i);
+                    m
+                } else {
+                    with_payload("next", &op.id, &resp)
+                };
+                if socket.send(msg).await.is_err() {
+                    break None;
+                }
+            }
+            Step::Op(i, None) => {
+                let op = ops.remove(i);
+                if socket
+                    .send(text(json!({ "type": "complete", "id": op.id })))
+                    .await
+                    .is_err()
+                {
+                    break None;
+                }
+            }
+            Step::Client(m) => match parse(m) {
+                Err(closing) => break closing,
+                Ok(None) | Ok(Some(ClientMessage::Pong { .. })) => {}
+                Ok(Some(ClientMessage::ConnectionInit { .. })) => {
+                    break Some(close(4429, "Too many initialisation requests"));
+                }
+                Ok(Some(ClientMessage::Ping { payload })) => {
+                    if socket.send(pong(payload)).await.is_err() {
                         break None;
                     }
                 }
-                Some(Out::Done(id)) => {
-                    subs.remove(&id);
-                }
-                None => break None,
-            },
-            msg = stream.next() => {
-                let msg = match msg {
-                    Some(Ok(m)) => m,
-                    Some(Err(e)) => {
-                        let too_big = e.to_string().to_lowercase().contains("too long")
-                            || e.to_string().to_lowercase().contains("too big");
-                        break if too_big { Some(close(4413, "Message too large")) } else { None };
+                Ok(Some(ClientMessage::Subscribe { id, payload })) => {
+                    if ops.iter().any(|o| o.id == id) {
+                        break Some(close(4409, &format!("Subscriber for {id} already exists")));
                     }
-                    None => break None,
-                };
-                let body = match msg {
-                    Message::Text(t) => t.to_string(),
-                    Message::Binary(_) => break Some(close(4400, "Binary messages are not part of the protocol")),
-                    Message::Ping(_) | Message::Pong(_) => continue,
-                    Message::Close(_) => break None,
-                };
-                let parsed: ClientMessage = match serde_json::from_str(&body) {
-                    Ok(m) => m,
-                    Err(e) => break Some(close(4400, &format!("Invalid message: {e}"))),
-                };
-                match parsed {
-                    ClientMessage::ConnectionInit { payload } => {
-                        if data.is_some() {
-                            break Some(close(4429, "Too many initialisation requests"));
-                        }
-                        match connection_data(&state.ctx, token_of(&payload)).await {
-                            Ok(d) => {
-                                data = Some(std::sync::Arc::new(d));
-                                if sink.send(text(json!({ "type": "connection_ack" }))).await.is_err() {
-                                    break None;
-                                }
-                            }
-                            Err(_) => break Some(close(4403, "Forbidden")),
-                        }
-                    }
-                    ClientMessage::Ping { payload } => {
-                        let mut pong = json!({ "type": "pong" });
-                        if let Some(p) = payload {
-                            pong["payload"] = p;
-                        }
-                        if sink.send(text(pong)).await.is_err() {
+                    if ops.len() >= limits.max_subscriptions {
+                        let err = json!({ "type": "error", "id": id, "payload": [{
+                            "message": format!("at most {} subscriptions per connection", limits.max_subscriptions),
+                            "extensions": { "code": "RATE_LIMITED" }
+                        }]});
+                        if socket.send(text(err)).await.is_err() {
                             break None;
                         }
+                        continue;
                     }
-                    ClientMessage::Pong { .. } => {}
-                    ClientMessage::Subscribe { id, payload } => {
-                        let Some(d) = data.clone() else {
-                            break Some(close(4401, "Unauthorized"));
-                        };
-                        if subs.contains_key(&id) {
-                            break Some(close(4409, &format!("Subscriber for {id} already exists")));
-                        }
-                        if subs.len() >= limits.max_subscriptions {
-                            let err = json!({ "type": "error", "id": id, "payload": [{
-                                "message": format!("at most {} subscriptions per connection", limits.max_subscriptions),
-                                "extensions": { "code": "RATE_LIMITED" }
-                            }]});
-                            if sink.send(text(err)).await.is_err() {
-                                break None;
-                            }
-                            continue;
-                        }
-                        let task = tokio::spawn(run_operation(state.clone(), d, id.clone(), *payload, out_tx.clone()));
-                        subs.insert(id, task);
-                    }
-                    ClientMessage::Complete { id } => {
-                        if let Some(task) = subs.remove(&id) {
-                            task.abort();
-                        }
-                    }
+                    let stream = schema.execute_stream_with_session_data(*payload, data.clone());
+                    ops.push(Op {
+                        id,
+                        stream,
+                        first: true,
+                        _open: OpenGauge::new(),
+                    });
                 }
-            }
+                Ok(Some(ClientMessage::Complete { id })) => {
+                    ops.retain(|o| o.id != id);
+                }
+            },
         }
     };
-    for (_, task) in subs.drain() {
-        task.abort();
-    }
+    drop(ops);
     if let Some(m) = closing {
-        let _ = sink.send(m).await;
+        let _ = socket.send(m).await;
     }
-    let _ = sink.close().await;
+    let _ = socket.close().await;
 }
 
-/// Counts a subscription as open for as long as it lives (also when aborted).
+/// Counts a subscription as open for as long as it lives.
 struct OpenGauge;
 
 impl OpenGauge {
@@ -234,40 +375,4 @@ impl Drop for OpenGauge {
     fn drop(&mut self) {
         metrics::gauge!("cosell_subscriptions_open").decrement(1.0);
     }
-}
-
-/// Runs one operation of a socket: `next` for each result, `complete` at the end; an
-/// operation that fails before producing anything (validation, authentication) gets
-/// one `error` message instead.
-async fn run_operation(
-    state: HttpState,
-    data: std::sync::Arc<Data>,
-    id: String,
-    request: GqlRequest,
-    out: mpsc::Sender<Out>,
-) {
-    let mut stream = state.schema.execute_stream_with_session_data(request, data);
-    let _open = OpenGauge::new();
-    let mut first = true;
-    while let Some(resp) = stream.next().await {
-        let failed_at_start =
-            first && resp.data == async_graphql::Value::Null && !resp.errors.is_empty();
-        first = false;
-        let msg = if failed_at_start {
-            json!({ "type": "error", "id": id, "payload": resp.errors })
-        } else {
-            json!({ "type": "next", "id": id, "payload": resp })
-        };
-        if out.send(Out::Send(text(msg))).await.is_err() {
-            return;
-        }
-        if failed_at_start {
-            let _ = out.send(Out::Done(id)).await;
-            return;
-        }
-    }
-    let _ = out
-        .send(Out::Send(text(json!({ "type": "complete", "id": id }))))
-        .await;
-    let _ = out.send(Out::Done(id)).await;
 }

@@ -250,10 +250,17 @@ async fn bus_subscribers(base: &str) -> Option<u64> {
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.ok()?;
     let text = String::from_utf8_lossy(&buf);
-    text.lines()
-        .find(|l| l.starts_with("cosell_event_subscribers "))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .map(|f| f as u64)
+    if !text.contains("cosell_") {
+        return None;
+    }
+    // The gauge appears with the first subscriber.
+    Some(
+        text.lines()
+            .find(|l| l.starts_with("cosell_event_subscribers "))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .map(|f| f as u64)
+            .unwrap_or(0),
+    )
 }
 
 fn main() {
