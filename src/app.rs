@@ -251,8 +251,9 @@ fn mail_settings(config: &Config) -> anyhow::Result<MailSettings> {
         retry_base: std::time::Duration::from_millis(config.mail_retry_base_ms),
         lease: std::time::Duration::from_secs(config.mail_lease_secs.max(1)),
         poll: std::time::Duration::from_millis(config.mail_poll_ms.max(10)),
-        // Ten sends at the SMTP timeout (20 s) stay well inside the default lease.
-        batch: 10,
+        batch: config.mail_batch.max(1),
+        concurrency: config.mail_concurrency.max(1),
+        send_timeout: std::time::Duration::from_secs(config.mail_send_timeout_secs.max(1)),
     })
 }
 

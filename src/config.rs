@@ -211,6 +211,26 @@ pub struct Config {
         global = true
     )]
     pub mail_lease_secs: u64,
+    /// Emails the outbox worker claims at once (one lease, recorded together).
+    #[arg(long, env = "COSELL_MAIL_BATCH", default_value_t = 256, global = true)]
+    pub mail_batch: i64,
+    /// Emails the outbox worker sends at once, each on its own SMTP connection.
+    #[arg(
+        long,
+        env = "COSELL_MAIL_CONCURRENCY",
+        default_value_t = 8,
+        global = true
+    )]
+    pub mail_concurrency: usize,
+    /// Seconds one send may take, connecting included; a send starts only while its
+    /// lease has at least this long left (at most half the lease is used).
+    #[arg(
+        long,
+        env = "COSELL_MAIL_SEND_TIMEOUT_SECS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub mail_send_timeout_secs: u64,
     /// Run the outbox worker in this instance.
     #[arg(long, env = "COSELL_MAIL_WORKER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub mail_worker: bool,
