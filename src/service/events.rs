@@ -2,13 +2,30 @@
 //! one-row counter taken as the last step before commit, so number order is commit
 //! order and a reader that saw number n never later finds a smaller one appear.
 use chrono::{DateTime, Utc};
-use entity::{event_visibility, events};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
-use serde_json::Value;
+use sea_orm::sea_query::ArrayType;
+use sea_orm::{ConnectionTrait, DbErr, Value};
 use uuid::Uuid;
 
+use super::bulk::{self, Col, Fixed};
 use crate::domain::event::EventKind;
 use crate::store::Sql;
+
+/// The columns of `events` written per row (`occurred_at` is the same for all).
+const EVENT_COLS: [Col; 8] = [
+    Col::new("seq", ArrayType::BigInt, "int8"),
+    Col::new("id", ArrayType::Uuid, "uuid"),
+    Col::new("kind", ArrayType::String, "text"),
+    Col::nullable_uuid("actor_user_id"),
+    Col::nullable_uuid("actor_organization_id"),
+    Col::new("engagement_id", ArrayType::Uuid, "uuid"),
+    Col::nullable_uuid("opportunity_id"),
+    Col::new("payload", ArrayType::Json, "jsonb"),
+];
+
+const VISIBILITY_COLS: [Col; 2] = [
+    Col::new("organization_id", ArrayType::Uuid, "uuid"),
+    Col::new("event_seq", ArrayType::BigInt, "int8"),
+];
 
 /// An event about to be written.
 #[derive(Debug, Clone)]
@@ -20,7 +37,7 @@ pub struct EventDraft {
     pub opportunity: Option<Uuid>,
     /// The organizations allowed to see it.
     pub visible_to: Vec<Uuid>,
-    pub payload: Value,
+    pub payload: serde_json::Value,
 }
 
 /// Writes `drafts` with consecutive numbers; call it last, just before commit.
@@ -42,41 +59,47 @@ pub async fn append<C: ConnectionTrait>(
         .ok_or_else(|| DbErr::RecordNotFound("event_counter".into()))?;
     let last: i64 = row.try_get("", "last")?;
     let first = last - drafts.len() as i64 + 1;
-    let mut seqs = Vec::with_capacity(drafts.len());
-    let mut rows = Vec::with_capacity(drafts.len());
-    let mut vis = Vec::new();
+    let n = drafts.len();
+    let mut seqs = Vec::with_capacity(n);
+    let mut ev: Vec<Vec<Value>> = (0..EVENT_COLS.len())
+        .map(|_| Vec::with_capacity(n))
+        .collect();
+    let (mut vis_org, mut vis_seq) = (Vec::with_capacity(2 * n), Vec::with_capacity(2 * n));
     for (i, d) in drafts.into_iter().enumerate() {
         let seq = first + i as i64;
         seqs.push(seq);
         let mut orgs = d.visible_to;
         orgs.sort();
         orgs.dedup();
-        vis.extend(orgs.into_iter().map(|organization_id| {
-            event_visibility::ActiveModel::from(event_visibility::Model {
-                organization_id,
-                event_seq: seq,
-            })
-        }));
-        rows.push(events::ActiveModel::from(events::Model {
-            seq,
-            id: Uuid::now_v7(),
-            kind: d.kind.as_str().to_owned(),
-            occurred_at: now,
-            actor_user_id: d.actor_user,
-            actor_organization_id: d.actor_organization,
-            engagement_id: Some(d.engagement),
-            opportunity_id: d.opportunity,
-            payload: d.payload,
-        }));
+        for organization_id in orgs {
+            vis_org.push(Value::from(organization_id));
+            vis_seq.push(Value::from(seq));
+        }
+        ev[0].push(seq.into());
+        ev[1].push(Uuid::now_v7().into());
+        ev[2].push(d.kind.as_str().into());
+        ev[3].push(d.actor_user.into());
+        ev[4].push(d.actor_organization.into());
+        ev[5].push(d.engagement.into());
+        ev[6].push(d.opportunity.into());
+        ev[7].push(Value::Json(Some(Box::new(d.payload))));
     }
-    events::Entity::insert_many(rows)
-        .exec_without_returning(txn)
-        .await?;
-    if !vis.is_empty() {
-        event_visibility::Entity::insert_many(vis)
-            .exec_without_returning(txn)
-            .await?;
-    }
+    bulk::insert(
+        txn,
+        "events",
+        &EVENT_COLS,
+        ev,
+        &[("occurred_at", Fixed::Bind(now.into()))],
+    )
+    .await?;
+    bulk::insert(
+        txn,
+        "event_visibility",
+        &VISIBILITY_COLS,
+        vec![vis_org, vis_seq],
+        &[],
+    )
+    .await?;
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
         // Delivered at commit: wakes the event pumps of the other instances.
         txn.execute_unprepared(&format!("NOTIFY {}", crate::events::bus::CHANNEL))

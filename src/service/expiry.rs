@@ -2,69 +2,142 @@
 //! `UPDATE ... RETURNING` moves due `RECEIVED` opportunities to `EXPIRED`, and only the
 //! rows it returned get events, so two sweeping instances never expire one invitation
 //! twice, and a concurrent accept either wins or finds the stage moved.
-use entity::invitations;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use std::collections::HashMap;
+
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, QueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::Deps;
+use super::bulk;
 use super::events::{self, EventDraft};
-use super::notify::{self, Notice};
+use super::notify::{self, InvitationFacts, Notice};
 use crate::db::begin_write;
 use crate::domain::deal::InvitationStatus;
 use crate::domain::event::EventKind;
 use crate::error::AppError;
 use crate::store::Sql;
-use crate::store::deals as store;
 
-/// The most invitations one batch expires.
-pub const BATCH: i64 = 500;
+/// The most invitations one batch expires or reminds: one transaction each.
+pub const BATCH: i64 = 5000;
+
+const _: () = assert!(BATCH as usize <= bulk::MAX_IN);
+
+/// Batches run at once on PostgreSQL, one connection each (`SKIP LOCKED` keeps their
+/// rows apart, the event counter keeps their numbers in commit order); SQLite has one
+/// writer, so one.
+const PG_WORKERS: usize = 2;
+
+#[derive(Clone, Copy)]
+enum Sweep {
+    Expire,
+    Remind,
+}
 
 /// Expires every due invitation, batch by batch. Returns how many expired.
 pub async fn expire_due(deps: &Deps) -> Result<usize, AppError> {
+    run(deps, Sweep::Expire).await
+}
+
+/// Runs batches until one comes back short, in [`PG_WORKERS`] tasks on PostgreSQL.
+async fn run(deps: &Deps, sweep: Sweep) -> Result<usize, AppError> {
+    let workers = match deps.writer.get_database_backend() {
+        DbBackend::Postgres => PG_WORKERS,
+        _ => 1,
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let deps = deps.clone();
+        tasks.spawn(async move {
+            let mut total = 0;
+            loop {
+                let n = match sweep {
+                    Sweep::Expire => expire_batch(&deps).await?,
+                    Sweep::Remind => remind_batch(&deps).await?,
+                };
+                total += n;
+                if n < BATCH as usize {
+                    return Ok::<_, AppError>(total);
+                }
+            }
+        });
+    }
     let mut total = 0;
-    loop {
-        let n = expire_batch(deps).await?;
-        total += n;
-        if n < BATCH as usize {
-            return Ok(total);
+    let mut failed = None;
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(Ok(n)) => total += n,
+            Ok(Err(e)) => failed = failed.or(Some(e)),
+            Err(e) => failed = failed.or(Some(AppError::Internal(e.into()))),
         }
     }
+    failed.map_or(Ok(total), Err)
+}
+
+/// `SELECT id FROM opportunities WHERE <cond> ORDER BY expires_at LIMIT BATCH`, the rows
+/// locked on PostgreSQL and those another sweep holds skipped, so two sweeping
+/// instances work on different rows instead of queueing behind each other. The outer
+/// `UPDATE` repeats `cond`, so a row that moved meanwhile is left alone either way.
+fn pick(sql: &mut Sql, cond: impl Fn(&mut Sql)) {
+    let pg = sql.backend() == DbBackend::Postgres;
+    // On PostgreSQL `= ANY(ARRAY(…))` makes the update look its rows up by key; with
+    // `IN (…)` the planner joins against every due row, once per batch.
+    sql.push(if pg {
+        " AND id = ANY(ARRAY(SELECT id FROM opportunities WHERE "
+    } else {
+        " AND id IN (SELECT id FROM opportunities WHERE "
+    });
+    cond(sql);
+    sql.push(" ORDER BY expires_at LIMIT ").bind(BATCH);
+    if pg {
+        sql.push(" FOR UPDATE SKIP LOCKED)");
+    }
+    sql.push(") RETURNING id, engagement_id, organization_id, invitation_id, deal_name");
 }
 
 async fn expire_batch(deps: &Deps) -> Result<usize, AppError> {
     let now = deps.clock.now();
     let txn = begin_write(&deps.writer).await?;
-    let mut sql = Sql::new(sea_orm::ConnectionTrait::get_database_backend(&txn));
+    let mut sql = Sql::new(txn.get_database_backend());
+    let due = |sql: &mut Sql| {
+        sql.push("stage = 'RECEIVED' AND expires_at <= ").bind(now);
+    };
     sql.push("UPDATE opportunities SET stage = 'EXPIRED', closed_at = ")
         .bind(now)
         .push(", updated_at = ")
         .bind(now)
-        .push(", version = version + 1 WHERE stage = 'RECEIVED' AND expires_at <= ")
-        .bind(now)
-        .push(
-            " AND id IN (SELECT id FROM opportunities WHERE stage = 'RECEIVED' AND expires_at <= ",
-        )
-        .bind(now)
-        .push(" ORDER BY expires_at LIMIT ")
-        .bind(BATCH)
-        .push(") RETURNING id, engagement_id, organization_id, invitation_id");
-    let rows = sea_orm::ConnectionTrait::query_all_raw(&txn, sql.build()).await?;
+        .push(", version = version + 1 WHERE ");
+    due(&mut sql);
+    pick(&mut sql, due);
+    let started = std::time::Instant::now();
+    let rows = txn.query_all_raw(sql.build()).await?;
+    let claimed = started.elapsed();
     let drafts = announce(&txn, deps, &rows, Notice::Expired, now).await?;
+    let announced = started.elapsed();
     events::append(&txn, now, drafts).await?;
+    let appended = started.elapsed();
     txn.commit().await?;
+    tracing::debug!(
+        rows = rows.len(),
+        claim_ms = claimed.as_millis() as u64,
+        announce_ms = (announced - claimed).as_millis() as u64,
+        events_ms = (appended - announced).as_millis() as u64,
+        commit_ms = (started.elapsed() - appended).as_millis() as u64,
+        "sweep: expired a batch"
+    );
     if !rows.is_empty() {
         deps.bus.wake();
     }
     Ok(rows.len())
 }
 
-/// For each opportunity a sweep returned: marks its invitation expired (for an
-/// expiry), queues the emails, and drafts the event for both sides.
+/// For the opportunities a sweep returned: marks their invitations expired (for an
+/// expiry), queues the emails, and drafts the event of each for both sides; a few
+/// statements for the whole batch.
 async fn announce(
-    txn: &sea_orm::DatabaseTransaction,
+    txn: &DatabaseTransaction,
     deps: &Deps,
-    rows: &[sea_orm::QueryResult],
+    rows: &[QueryResult],
     notice: Notice,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<EventDraft>, AppError> {
@@ -72,64 +145,88 @@ async fn announce(
         Notice::Expired => (EventKind::InvitationExpired, true),
         _ => (EventKind::InvitationExpiringSoon, false),
     };
-    let mut drafts = Vec::new();
+    let mut swept = Vec::with_capacity(rows.len());
+    let mut deal_names = HashMap::with_capacity(rows.len() * 2);
     for row in rows {
         let id: Uuid = row.try_get("", "id")?;
         let engagement: Uuid = row.try_get("", "engagement_id")?;
         let invitee: Uuid = row.try_get("", "organization_id")?;
         let invitation: Option<Uuid> = row.try_get("", "invitation_id")?;
-        let mut sides = vec![invitee];
-        if let Some(inv) = invitation {
-            if expiring {
-                invitations::Entity::update_many()
-                    .set(invitations::ActiveModel {
-                        status: Set(InvitationStatus::Expired.as_str().to_owned()),
-                        answered_at: Set(Some(now)),
-                        ..Default::default()
-                    })
-                    .filter(invitations::Column::Id.eq(inv))
-                    .filter(invitations::Column::Status.eq(InvitationStatus::Pending.as_str()))
-                    .exec(txn)
-                    .await?;
-            }
-            if let Some(i) = store::invitation(txn, inv).await? {
-                sides.push(i.inviter_organization_id);
-                notify::invitation(txn, deps, &i, notice.clone(), None, now).await?;
-            }
-        }
-        drafts.push(EventDraft {
-            kind,
-            actor_user: None,
-            actor_organization: None,
-            engagement,
-            opportunity: Some(id),
-            visible_to: sides,
-            payload: json!({ "invitationId": invitation }),
-        });
+        deal_names.insert(id, row.try_get::<String>("", "deal_name")?);
+        swept.push((id, engagement, invitee, invitation));
     }
-    Ok(drafts)
+    let ids: Vec<Uuid> = swept.iter().filter_map(|s| s.3).collect();
+    // The invitations' columns come back from the update that expires them; any that
+    // it did not change (not pending: never, while the data is consistent) are read.
+    let mut invs: HashMap<Uuid, InvitationFacts> = HashMap::with_capacity(ids.len());
+    if expiring && !ids.is_empty() {
+        let mut sql = Sql::new(txn.get_database_backend());
+        sql.push("UPDATE invitations SET status = ")
+            .bind(InvitationStatus::Expired.as_str())
+            .push(", answered_at = ")
+            .bind(now)
+            .push(" WHERE status = ")
+            .bind(InvitationStatus::Pending.as_str())
+            .push(" AND id");
+        bulk::push_in(&mut sql, &ids);
+        sql.push(" RETURNING ").push(notify::INVITATION_COLUMNS);
+        for row in txn.query_all_raw(sql.build()).await? {
+            let f = InvitationFacts::from_row(&row)?;
+            invs.insert(f.id, f);
+        }
+    }
+    let rest: Vec<Uuid> = ids
+        .iter()
+        .filter(|i| !invs.contains_key(i))
+        .copied()
+        .collect();
+    for f in InvitationFacts::load(txn, &rest).await? {
+        invs.insert(f.id, f);
+    }
+    let ordered: Vec<InvitationFacts> = ids.iter().filter_map(|i| invs.remove(i)).collect();
+    let inviters = notify::invitations_batch(txn, deps, &ordered, deal_names, notice, now).await?;
+    Ok(swept
+        .into_iter()
+        .map(|(id, engagement, invitee, invitation)| {
+            let mut sides = vec![invitee];
+            sides.extend(invitation.and_then(|i| inviters.get(&i).copied()));
+            EventDraft {
+                kind,
+                actor_user: None,
+                actor_organization: None,
+                engagement,
+                opportunity: Some(id),
+                visible_to: sides,
+                payload: json!({ "invitationId": invitation }),
+            }
+        })
+        .collect())
 }
 
 /// Reminds the invitee's admins of every received invitation whose window ends within
 /// `deps.reminder_before`, once: the conditional update on `reminded_at` picks each
-/// opportunity for exactly one sweep, whichever instance runs it.
+/// opportunity for exactly one sweep, whichever instance runs it. Returns how many.
 pub async fn remind_due(deps: &Deps) -> Result<usize, AppError> {
+    run(deps, Sweep::Remind).await
+}
+
+async fn remind_batch(deps: &Deps) -> Result<usize, AppError> {
     let now = deps.clock.now();
     let horizon = now + deps.reminder_before;
     let txn = begin_write(&deps.writer).await?;
-    let mut sql = Sql::new(sea_orm::ConnectionTrait::get_database_backend(&txn));
+    let mut sql = Sql::new(txn.get_database_backend());
+    let due = |sql: &mut Sql| {
+        sql.push("stage = 'RECEIVED' AND reminded_at IS NULL AND expires_at > ")
+            .bind(now)
+            .push(" AND expires_at <= ")
+            .bind(horizon);
+    };
     sql.push("UPDATE opportunities SET reminded_at = ")
         .bind(now)
-        .push(" WHERE stage = 'RECEIVED' AND reminded_at IS NULL AND expires_at > ")
-        .bind(now)
-        .push(" AND expires_at <= ")
-        .bind(horizon)
-        .push(" AND id IN (SELECT id FROM opportunities WHERE stage = 'RECEIVED' AND reminded_at IS NULL AND expires_at <= ")
-        .bind(horizon)
-        .push(" ORDER BY expires_at LIMIT ")
-        .bind(BATCH)
-        .push(") RETURNING id, engagement_id, organization_id, invitation_id");
-    let rows = sea_orm::ConnectionTrait::query_all_raw(&txn, sql.build()).await?;
+        .push(" WHERE ");
+    due(&mut sql);
+    pick(&mut sql, due);
+    let rows = txn.query_all_raw(sql.build()).await?;
     let drafts = announce(&txn, deps, &rows, Notice::ExpiringSoon, now).await?;
     events::append(&txn, now, drafts).await?;
     txn.commit().await?;

@@ -2,6 +2,7 @@
 //! on rows read inside it, writes, and commits; a refusal returns user errors and rolls
 //! back, so nothing is written.
 pub mod accounts;
+pub mod bulk;
 pub mod customers;
 pub mod deal_input;
 pub mod deals;
