@@ -5,6 +5,9 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_init;
 mod m20261124_000002_tenant_links;
 mod m20261124_000003_list_index;
+mod m20261202_000004_tab_indexes;
+
+pub use m20261202_000004_tab_indexes::TAB_INDEXES;
 
 pub struct Migrator;
 
@@ -15,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_init::Migration),
             Box::new(m20261124_000002_tenant_links::Migration),
             Box::new(m20261124_000003_list_index::Migration),
+            Box::new(m20261202_000004_tab_indexes::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ use super::connection::ConnectionFields;
 use super::context::{app, loaders, viewer};
 use super::deal_types::{DealType, Direction, Invitation, Opportunity, Stage};
 use super::ids::{self, Kind};
+use super::loaders::PageNeeds;
 use crate::domain::deal;
 use crate::error::{AppError, GqlResult, UserError, UserErrorCode};
 use crate::service::{opportunities, views};
@@ -163,6 +164,7 @@ fn window(
                 limit: size(n, "last")?,
                 cursor: cursor(before, "before")?,
                 backward: true,
+                count: true,
             })
         }
         (n, None) => {
@@ -176,6 +178,7 @@ fn window(
                     .unwrap_or(DEFAULT_PAGE),
                 cursor: cursor(after, "after")?,
                 backward: false,
+                count: true,
             })
         }
     }
@@ -274,15 +277,23 @@ impl DealQuery {
                 descending: o.direction == SortDirection::Desc,
             })
             .unwrap_or_default();
-        let w = window(first, after, last, before)?;
-        let page = views::list(&app(ctx)?.db, v, View::from(view), &f, sort, &w)
+        let mut w = window(first, after, last, before)?;
+        let selection = ctx.look_ahead();
+        w.count = selection.field("totalCount").exists();
+        let db = &app(ctx)?.db;
+        let page = views::list(db, v, View::from(view), &f, sort, &w)
             .await
             .gql()?;
+        let needs = PageNeeds::of(&selection.field("edges").field("node"))
+            .or(PageNeeds::of(&selection.field("nodes")));
         let models: Vec<entity::opportunities::Model> =
             page.rows.iter().map(|(_, m)| m.clone()).collect();
-        loaders(ctx)?.prime(v.user_id, &models).await.map_err(|e| {
-            crate::error::AppError::Internal(anyhow::anyhow!(e.to_string())).into_graphql()
-        })?;
+        loaders(ctx)?
+            .prime(db, v.user_id, &models, needs)
+            .await
+            .map_err(|e| {
+                crate::error::AppError::Internal(anyhow::anyhow!(e.to_string())).into_graphql()
+            })?;
         let mut conn = Connection::with_additional_fields(
             page.has_previous,
             page.has_next,

@@ -1,33 +1,18 @@
 //! Gives every error that async-graphql raises by itself an `extensions.code`: parse
-//! failures, validation failures, limits, and input coercion during execution.
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
-};
+//! failures, validation failures, limits, and input coercion during execution. It is not
+//! an async-graphql extension: any extension sends every field of every response down
+//! async-graphql's slow path (a resolve hook per field), so the document is parsed and
+//! screened before execution, and the response coded after it.
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{Request, Response, ServerError};
 
 use crate::error::ErrorCode;
 
-/// The extension, with the document limits it enforces right after parsing.
-pub struct ErrorCodes {
+/// The document limits enforced right after parsing.
+#[derive(Debug, Clone, Copy)]
+pub struct Screen {
     pub max_aliases: usize,
     pub max_root_fields: usize,
-}
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension {
-            max_aliases: self.max_aliases,
-            max_root_fields: self.max_root_fields,
-        })
-    }
-}
-
-struct ErrorCodesExtension {
-    max_aliases: usize,
-    max_root_fields: usize,
 }
 
 fn count_aliases(set: &SelectionSet) -> usize {
@@ -72,21 +57,16 @@ fn set_code(e: &mut ServerError, code: ErrorCode) {
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodesExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await.map_err(|mut e| {
+impl Screen {
+    /// Parses the request's document (async-graphql executes the parsed one) and refuses
+    /// a document that does not parse, or an alias flood or a wide root, before
+    /// validation costs anything.
+    pub fn check(&self, req: &mut Request) -> Result<(), Response> {
+        let doc = req.parsed_query().map_err(|mut e| {
             set_code(&mut e, ErrorCode::GraphqlParseFailed);
-            e
+            Response::from_errors(vec![e])
         })?;
-        // Alias floods and wide roots are refused before validation costs anything.
-        let (aliases, root) = shape(&doc);
+        let (aliases, root) = shape(doc);
         if aliases > self.max_aliases || root > self.max_root_fields {
             let mut e = ServerError::new(
                 format!(
@@ -96,44 +76,32 @@ impl Extension for ErrorCodesExtension {
                 None,
             );
             set_code(&mut e, ErrorCode::QueryTooComplex);
-            return Err(e);
+            return Err(Response::from_errors(vec![e]));
         }
-        Ok(doc)
+        Ok(())
     }
+}
 
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|mut errors| {
-            for e in &mut errors {
-                let limit = e.message.contains("too complex") || e.message.contains("too deep");
-                let code = if limit {
-                    ErrorCode::QueryTooComplex
-                } else {
-                    ErrorCode::GraphqlValidationFailed
-                };
-                set_code(e, code);
-            }
-            errors
-        })
-    }
-
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut resp = next.run(ctx).await;
-        // Whatever is still uncoded was raised by async-graphql while coercing inputs
-        // (variables, argument validators): our resolvers always code their errors.
-        for e in &mut resp.errors {
-            set_code(e, ErrorCode::GraphqlValidationFailed);
-            let code = e
-                .extensions
-                .as_ref()
-                .and_then(|x| x.get("code"))
-                .map(|c| c.to_string().trim_matches('"').to_owned())
-                .unwrap_or_default();
-            metrics::counter!("cosell_graphql_errors_total", "code" => code).increment(1);
-        }
-        resp
+/// Codes what is still uncoded: validation failures (limits among them) and what
+/// async-graphql raised while coercing inputs (variables, argument validators); our
+/// resolvers always code their errors. Counts every error by code.
+pub fn code_errors(resp: &mut Response) {
+    for e in &mut resp.errors {
+        let limit = e.message.contains("too complex") || e.message.contains("too deep");
+        set_code(
+            e,
+            if limit {
+                ErrorCode::QueryTooComplex
+            } else {
+                ErrorCode::GraphqlValidationFailed
+            },
+        );
+        let code = e
+            .extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .map(|c| c.to_string().trim_matches('"').to_owned())
+            .unwrap_or_default();
+        metrics::counter!("cosell_graphql_errors_total", "code" => code).increment(1);
     }
 }

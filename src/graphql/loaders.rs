@@ -240,47 +240,229 @@ impl Loaders {
         l
     }
 
-    /// Loads in one round what a page of opportunities' nested fields will ask for, so
-    /// the page costs the same number of statements whatever its size.
+    /// Loads in one round of statements, side by side, what a page of opportunities'
+    /// nested fields will ask for (as `needs` says), and feeds it to the loaders, so the
+    /// page costs the same few statements whatever its size and no field waits for a
+    /// batch.
     pub async fn prime(
         &self,
+        db: &DatabaseConnection,
         viewer_user: Uuid,
         page: &[opportunities::Model],
+        needs: PageNeeds,
     ) -> Result<(), LoadError> {
-        let opp_ids: Vec<Uuid> = page.iter().map(|o| o.id).collect();
-        let eng_ids: Vec<Uuid> = page.iter().map(|o| o.engagement_id).collect();
-        let (engagements, participants, invitations, _, _, _) = futures_util::try_join!(
-            self.engagements.load_many(eng_ids.iter().copied()),
-            self.participants.load_many(eng_ids.iter().copied()),
-            self.invitations.load_many(eng_ids.iter().copied()),
+        if page.is_empty() {
+            return Ok(());
+        }
+        let opps: Vec<Uuid> = page.iter().map(|o| o.id).collect();
+        let mut engs: Vec<Uuid> = page.iter().map(|o| o.engagement_id).collect();
+        engs.sort();
+        engs.dedup();
+        let (engagements, customers, participants, invitations, organizations) =
+            futures_util::try_join!(
+                when(needs.engagements, store::engagements_by_ids(db, &engs)),
+                when(needs.customers, store::customers_of_engagements(db, &engs)),
+                when(
+                    needs.participants,
+                    store::opportunities_of_engagements(db, &engs)
+                ),
+                when(needs.invitations, store::invitations_of(db, &engs)),
+                when(
+                    needs.organizations,
+                    store::organizations_of_engagements(db, &engs)
+                ),
+            )
+            .map_err(Arc::new)?;
+        let (teams, solutions, favorites, inviters) = futures_util::try_join!(
+            async {
+                match needs.teams {
+                    Teams::None => Ok(None),
+                    Teams::Own => store::teams(db, &opps).await.map(Some),
+                    Teams::AllSides => store::teams_of_engagements(db, &engs).await.map(Some),
+                }
+            },
+            when(needs.solutions, store::solutions_of(db, &opps)),
+            when(needs.favorites, store::favorites_of(db, viewer_user, &opps)),
+            when(needs.inviters, store::inviters_of_engagements(db, &engs)),
+        )
+        .map_err(Arc::new)?;
+        if let Some(rows) = engagements {
+            self.engagements
+                .feed_many(rows.into_iter().map(|r| (r.id, r)))
+                .await;
+        }
+        if let Some(rows) = customers {
+            self.customers
+                .feed_many(rows.into_iter().map(|r| (r.id, r)))
+                .await;
+        }
+        if let Some(rows) = organizations {
+            self.organizations
+                .feed_many(rows.into_iter().map(|r| (r.id, r)))
+                .await;
+        }
+        if let Some(rows) = inviters {
+            self.users
+                .feed_many(rows.into_iter().map(|r| (r.id, r)))
+                .await;
+        }
+        if let Some(rows) = participants {
+            let keys: Vec<Uuid> = match needs.teams {
+                Teams::AllSides => rows.iter().map(|o| o.id).collect(),
+                _ => Vec::new(),
+            };
+            self.participants
+                .feed_many(group(&engs, rows.into_iter().map(|o| (o.engagement_id, o))))
+                .await;
+            if let Some(teams) = &teams {
+                // Every side's team was read: the other sides' (possibly empty) too.
+                self.teams
+                    .feed_many(group(
+                        &keys,
+                        teams.iter().map(|m| (m.opportunity_id, m.clone())),
+                    ))
+                    .await;
+            }
+        }
+        if let Some(rows) = teams {
+            self.teams
+                .feed_many(group(
+                    &opps,
+                    rows.into_iter().map(|m| (m.opportunity_id, m)),
+                ))
+                .await;
+        }
+        if let Some(rows) = invitations {
+            self.invitations
+                .feed_many(group(&engs, rows.into_iter().map(|i| (i.engagement_id, i))))
+                .await;
+        }
+        if let Some(rows) = solutions {
             self.opportunity_solutions
-                .load_many(opp_ids.iter().copied()),
+                .feed_many(group(&opps, rows))
+                .await;
+        }
+        if let Some(favs) = favorites {
             self.favorites
-                .load_many(opp_ids.iter().map(|o| (viewer_user, *o))),
-            async { Ok(()) },
-        )?;
-        let customers: Vec<Uuid> = engagements.values().map(|e| e.customer_id).collect();
-        let all_opps: Vec<&opportunities::Model> = participants.values().flatten().collect();
-        let mut orgs: Vec<Uuid> = all_opps.iter().map(|o| o.organization_id).collect();
-        orgs.extend(
-            invitations
-                .values()
-                .flatten()
-                .flat_map(|i| [i.inviter_organization_id, i.invitee_organization_id]),
-        );
-        let teams: Vec<Uuid> = all_opps.iter().map(|o| o.id).collect();
-        let users: Vec<Uuid> = invitations
-            .values()
-            .flatten()
-            .map(|i| i.inviter_user_id)
-            .collect();
-        futures_util::try_join!(
-            self.customers.load_many(customers),
-            self.organizations.load_many(orgs),
-            self.teams.load_many(teams),
-            self.users.load_many(users),
-        )?;
+                .feed_many(opps.iter().map(|o| ((viewer_user, *o), favs.contains(o))))
+                .await;
+        }
         Ok(())
+    }
+}
+
+/// Which teams a page needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Teams {
+    #[default]
+    None,
+    /// The page's own opportunities' teams.
+    Own,
+    /// Every side's team (the participants' too).
+    AllSides,
+}
+
+/// What a page of opportunities' nested fields will load, from the query's selection.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageNeeds {
+    pub engagements: bool,
+    pub customers: bool,
+    pub participants: bool,
+    pub invitations: bool,
+    pub organizations: bool,
+    pub inviters: bool,
+    pub teams: Teams,
+    pub solutions: bool,
+    pub favorites: bool,
+}
+
+impl PageNeeds {
+    /// Everything a page can need.
+    pub fn all() -> Self {
+        PageNeeds {
+            engagements: true,
+            customers: true,
+            participants: true,
+            invitations: true,
+            organizations: true,
+            inviters: true,
+            teams: Teams::AllSides,
+            solutions: true,
+            favorites: true,
+        }
+    }
+
+    /// What the `Opportunity` selection `node` reads.
+    pub fn of(node: &async_graphql::Lookahead<'_>) -> Self {
+        let has = |f: &str| node.field(f).exists();
+        // Fields that read the engagement row.
+        let engagement = [
+            "dealType",
+            "helpWanted",
+            "customer",
+            "contact",
+            "contactLocked",
+        ]
+        .iter()
+        .any(|f| has(f));
+        let actions = has("availableActions");
+        let participants = node.field("participants");
+        let invitations = node.field("invitations");
+        let participant_teams = participants.field("team").exists();
+        PageNeeds {
+            engagements: engagement || actions,
+            customers: has("customer"),
+            participants: participants.exists() || actions,
+            invitations: invitations.exists(),
+            organizations: has("organization")
+                || participants.field("organization").exists()
+                || invitations.field("inviterOrganization").exists()
+                || invitations.field("inviteeOrganization").exists()
+                || actions,
+            inviters: invitations.field("inviterUser").exists(),
+            teams: if participant_teams {
+                Teams::AllSides
+            } else if has("team") || actions {
+                Teams::Own
+            } else {
+                Teams::None
+            },
+            solutions: has("solutions") || actions,
+            favorites: has("isFavorite"),
+        }
+    }
+
+    /// Either of two selections' needs.
+    pub fn or(self, o: Self) -> Self {
+        PageNeeds {
+            engagements: self.engagements || o.engagements,
+            customers: self.customers || o.customers,
+            participants: self.participants || o.participants,
+            invitations: self.invitations || o.invitations,
+            organizations: self.organizations || o.organizations,
+            inviters: self.inviters || o.inviters,
+            teams: if self.teams == Teams::AllSides || o.teams == Teams::AllSides {
+                Teams::AllSides
+            } else if self.teams == Teams::Own || o.teams == Teams::Own {
+                Teams::Own
+            } else {
+                Teams::None
+            },
+            solutions: self.solutions || o.solutions,
+            favorites: self.favorites || o.favorites,
+        }
+    }
+}
+
+/// Runs `load` only when `wanted`.
+async fn when<T>(
+    wanted: bool,
+    load: impl std::future::Future<Output = Result<T, DbErr>>,
+) -> Result<Option<T>, DbErr> {
+    if wanted {
+        load.await.map(Some)
+    } else {
+        Ok(None)
     }
 }
 

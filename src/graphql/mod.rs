@@ -16,7 +16,10 @@ pub mod registration;
 pub mod subscription;
 pub mod types;
 
-use async_graphql::{Data, MergedObject, Schema};
+use std::sync::Arc;
+
+use async_graphql::{Data, MergedObject, Request, Response, Schema};
+use futures_util::stream::{BoxStream, StreamExt};
 
 pub use context::{AppContext, Session};
 
@@ -39,8 +42,55 @@ pub struct Mutation(
     registration::RegistrationMutation,
 );
 
-/// The schema type served by the HTTP layer.
-pub type AppSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;
+/// The schema, with the screen every request passes before it runs and the error codes
+/// every response gets after; what the HTTP layer serves.
+#[derive(Clone)]
+pub struct AppSchema {
+    schema: Schema<Query, Mutation, subscription::SubscriptionRoot>,
+    screen: extension::Screen,
+}
+
+impl AppSchema {
+    /// Runs a query or mutation.
+    pub async fn execute(&self, req: impl Into<Request>) -> Response {
+        let mut req = req.into();
+        if let Err(resp) = self.screen.check(&mut req) {
+            return resp;
+        }
+        let mut resp = self.schema.execute(req).await;
+        extension::code_errors(&mut resp);
+        resp
+    }
+
+    /// Runs any operation as a stream of responses (a subscription's events).
+    pub fn execute_stream_with_session_data(
+        &self,
+        req: impl Into<Request>,
+        data: Arc<Data>,
+    ) -> BoxStream<'static, Response> {
+        let mut req = req.into();
+        if let Err(resp) = self.screen.check(&mut req) {
+            return futures_util::stream::once(async move { resp }).boxed();
+        }
+        self.schema
+            .execute_stream_with_session_data(req, data)
+            .map(|mut resp| {
+                extension::code_errors(&mut resp);
+                resp
+            })
+            .boxed()
+    }
+
+    /// Data the schema was built with.
+    pub fn data<D: std::any::Any + Send + Sync>(&self) -> Option<&D> {
+        self.schema.data::<D>()
+    }
+
+    /// The SDL.
+    pub fn sdl(&self) -> String {
+        self.schema.sdl()
+    }
+}
 
 /// Limits applied before any resolver runs.
 #[derive(Debug, Clone, Copy)]
@@ -62,18 +112,20 @@ pub fn build_schema(ctx: Option<AppContext>, limits: Limits) -> AppSchema {
     )
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
-    .limit_recursive_depth(64)
-    .extension(extension::ErrorCodes {
-        max_aliases: limits.max_aliases,
-        max_root_fields: limits.max_root_fields,
-    });
+    .limit_recursive_depth(64);
     if limits.production {
         builder = builder.disable_introspection().disable_suggestions();
     }
     if let Some(ctx) = ctx {
         builder = builder.data(ctx);
     }
-    builder.finish()
+    AppSchema {
+        schema: builder.finish(),
+        screen: extension::Screen {
+            max_aliases: limits.max_aliases,
+            max_root_fields: limits.max_root_fields,
+        },
+    }
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.
@@ -101,7 +153,7 @@ pub async fn connection_data(
     crate::service::session::authenticate(&ctx.db, &ctx.keys, &token).await?;
     let mut data = Data::default();
     data.insert(Session::new(Some(token)));
-    data.insert(loaders::Loaders::uncached(&ctx.db));
+    data.insert(context::LazyLoaders::new(&ctx.db));
     Ok(data)
 }
 

@@ -70,17 +70,19 @@ async fn execute(state: &HttpState, headers: &HeaderMap, req: async_graphql::Req
                     .any(|k| c.contains(k.as_str()))
                 })
         });
-    let mut json = match serde_json::to_value(&resp) {
-        Ok(v) => v,
+    // Serialized straight to text, with no tree of values in between.
+    let body = if rejected {
+        serde_json::to_string(&serde_json::json!({ "errors": resp.errors }))
+    } else {
+        serde_json::to_string(&resp)
+    };
+    let body = match body {
+        Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "serializing a response");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    if rejected && let Some(obj) = json.as_object_mut() {
-        obj.remove("data");
-    }
-    let body = json.to_string();
     let (mime, status) = if accepts(headers, GRAPHQL_RESPONSE) {
         let status = if rejected {
             StatusCode::BAD_REQUEST

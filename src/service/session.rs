@@ -15,27 +15,25 @@ pub async fn authenticate(
     token: &str,
 ) -> Result<Viewer, AppError> {
     let claims = keys.verify(token).map_err(AppError::Unauthenticated)?;
-    let user = directory::user(db, claims.sub)
+    let row = directory::sign_in(db, claims.sub, claims.tid)
         .await?
-        .filter(|u| u.active)
+        .filter(|r| r.active)
         .ok_or_else(|| AppError::Unauthenticated("unknown or inactive user".into()))?;
-    let tenant = directory::tenant(db, claims.tid)
-        .await?
-        .filter(|t| t.linked && t.organization_id == user.organization_id)
-        .ok_or_else(|| AppError::Unauthenticated("tenant not linked to the user".into()))?;
-    let org = directory::organization(db, user.organization_id)
-        .await?
-        .ok_or_else(|| AppError::Unauthenticated("organization gone".into()))?;
-    let kind: OrgKind = org
-        .kind
+    if !row.tenant_linked {
+        return Err(AppError::Unauthenticated(
+            "tenant not linked to the user".into(),
+        ));
+    }
+    let kind: OrgKind = row
+        .organization_kind
         .parse()
         .map_err(|e: String| AppError::Internal(anyhow::anyhow!(e)))?;
     Ok(Viewer {
-        user_id: user.id,
-        email: user.email.to_lowercase(),
-        organization_id: org.id,
+        user_id: claims.sub,
+        email: row.email.to_lowercase(),
+        organization_id: row.organization_id,
         organization_kind: kind,
-        tenant_id: tenant.id,
-        roles: Role::parse_list(&user.roles),
+        tenant_id: claims.tid,
+        roles: Role::parse_list(&row.roles),
     })
 }

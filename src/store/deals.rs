@@ -1,13 +1,16 @@
 //! Rows of deals: opportunities, engagements, teams, solutions, invitations, favorites.
 use chrono::{DateTime, Utc};
 use entity::{
-    engagements, favorites, invitations, opportunities, opportunity_solutions, solutions,
-    team_members,
+    customers, engagements, favorites, invitations, opportunities, organizations, solutions,
+    team_members, users,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
 };
+
+use super::sql::Sql;
 use uuid::Uuid;
 
 use crate::domain::deal::Stage;
@@ -99,30 +102,114 @@ pub async fn team_emails<C: ConnectionTrait>(
         .collect())
 }
 
-/// The solutions attached to the given opportunities, as (opportunity, solution).
+/// The solutions attached to the given opportunities, as (opportunity, solution), in
+/// the order they were attached; one statement.
 pub async fn solutions_of<C: ConnectionTrait>(
     db: &C,
     opportunities: &[Uuid],
 ) -> Result<Vec<(Uuid, solutions::Model)>, DbErr> {
-    let links = opportunity_solutions::Entity::find()
-        .filter(opportunity_solutions::Column::OpportunityId.is_in(opportunities.iter().copied()))
-        .order_by_asc(opportunity_solutions::Column::CreatedAt)
-        .order_by_asc(opportunity_solutions::Column::SolutionId)
-        .all(db)
-        .await?;
-    let ids: Vec<Uuid> = links.iter().map(|l| l.solution_id).collect();
-    let sols = solutions::Entity::find()
-        .filter(solutions::Column::Id.is_in(ids))
-        .all(db)
-        .await?;
-    Ok(links
-        .into_iter()
-        .filter_map(|l| {
-            sols.iter()
-                .find(|s| s.id == l.solution_id)
-                .map(|s| (l.opportunity_id, s.clone()))
+    if opportunities.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push(
+        "SELECT l.opportunity_id AS link_opportunity_id, s.* FROM opportunity_solutions l \
+         JOIN solutions s ON s.id = l.solution_id WHERE l.opportunity_id",
+    );
+    sql.push_in(opportunities.iter().copied());
+    sql.push(" ORDER BY l.created_at, l.solution_id");
+    let rows = db.query_all_raw(sql.build()).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "link_opportunity_id")?,
+                solutions::Model::from_query_result(r, "")?,
+            ))
         })
-        .collect())
+        .collect()
+}
+
+/// The customers of the given engagements.
+pub async fn customers_of_engagements<C: ConnectionTrait>(
+    db: &C,
+    engagements: &[Uuid],
+) -> Result<Vec<customers::Model>, DbErr> {
+    customers::Entity::find()
+        .filter(
+            customers::Column::Id.in_subquery(
+                Query::select()
+                    .column(engagements::Column::CustomerId)
+                    .from(engagements::Entity)
+                    .and_where(engagements::Column::Id.is_in(engagements.iter().copied()))
+                    .take(),
+            ),
+        )
+        .all(db)
+        .await
+}
+
+/// Every organization with a side in the given engagements (which includes every
+/// inviter and invitee of their invitations).
+pub async fn organizations_of_engagements<C: ConnectionTrait>(
+    db: &C,
+    engagements: &[Uuid],
+) -> Result<Vec<organizations::Model>, DbErr> {
+    organizations::Entity::find()
+        .filter(
+            organizations::Column::Id.in_subquery(
+                Query::select()
+                    .column(opportunities::Column::OrganizationId)
+                    .from(opportunities::Entity)
+                    .and_where(
+                        opportunities::Column::EngagementId.is_in(engagements.iter().copied()),
+                    )
+                    .take(),
+            ),
+        )
+        .all(db)
+        .await
+}
+
+/// The team members of every side of the given engagements, in team order.
+pub async fn teams_of_engagements<C: ConnectionTrait>(
+    db: &C,
+    engagements: &[Uuid],
+) -> Result<Vec<team_members::Model>, DbErr> {
+    team_members::Entity::find()
+        .filter(
+            team_members::Column::OpportunityId.in_subquery(
+                Query::select()
+                    .column(opportunities::Column::Id)
+                    .from(opportunities::Entity)
+                    .and_where(
+                        opportunities::Column::EngagementId.is_in(engagements.iter().copied()),
+                    )
+                    .take(),
+            ),
+        )
+        .order_by_asc(team_members::Column::Position)
+        .order_by_asc(team_members::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The users who sent the given engagements' invitations.
+pub async fn inviters_of_engagements<C: ConnectionTrait>(
+    db: &C,
+    engagements: &[Uuid],
+) -> Result<Vec<users::Model>, DbErr> {
+    users::Entity::find()
+        .filter(
+            users::Column::Id.in_subquery(
+                Query::select()
+                    .column(invitations::Column::InviterUserId)
+                    .from(invitations::Entity)
+                    .and_where(invitations::Column::EngagementId.is_in(engagements.iter().copied()))
+                    .take(),
+            ),
+        )
+        .all(db)
+        .await
 }
 
 pub async fn solutions_by_ids<C: ConnectionTrait>(

@@ -18,6 +18,42 @@ pub async fn user<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<users::
     users::Entity::find_by_id(id).one(db).await
 }
 
+/// What signing in needs in one statement: the user's email, roles and active flag, its
+/// organization's kind, and whether `tenant` is a linked tenant of that organization.
+#[derive(Debug, sea_orm::FromQueryResult)]
+pub struct SignIn {
+    pub email: String,
+    pub roles: String,
+    pub active: bool,
+    pub organization_id: Uuid,
+    pub organization_kind: String,
+    pub tenant_linked: bool,
+}
+
+pub async fn sign_in<C: ConnectionTrait>(
+    db: &C,
+    user: Uuid,
+    tenant: Uuid,
+) -> Result<Option<SignIn>, DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push(
+        "SELECT u.email, u.roles, u.active, g.id AS organization_id, g.kind AS organization_kind, \
+         EXISTS (SELECT 1 FROM tenants t WHERE t.id = ",
+    )
+    .bind(tenant)
+    .push(
+        " AND t.organization_id = u.organization_id AND t.linked) AS tenant_linked \
+         FROM users u JOIN organizations g ON g.id = u.organization_id WHERE u.id = ",
+    )
+    .bind(user);
+    match db.query_one_raw(sql.build()).await? {
+        Some(row) => Ok(Some(
+            <SignIn as sea_orm::FromQueryResult>::from_query_result(&row, "")?,
+        )),
+        None => Ok(None),
+    }
+}
+
 pub async fn user_by_email<C: ConnectionTrait>(
     db: &C,
     email: &str,

@@ -105,6 +105,8 @@ pub struct Window {
     pub limit: usize,
     pub cursor: Option<ListCursor>,
     pub backward: bool,
+    /// Whether to count the whole list too (skipped when nobody asked for the total).
+    pub count: bool,
 }
 
 pub struct ListPage {
@@ -167,27 +169,15 @@ fn read_key(row: &QueryResult, field: SortField) -> Result<serde_json::Value, Db
     })
 }
 
-/// One page of the viewer's list `view`. A cursor from another sort order is refused
-/// (`None`), as is a key that does not parse.
-pub async fn list<C: ConnectionTrait>(
-    db: &C,
-    viewer: &Viewer,
-    view: View,
-    filter: &ListFilter,
-    sort: Sort,
-    window: &Window,
-) -> Result<Option<ListPage>, DbErr> {
-    let backend = db.get_database_backend();
-    let mut sql = Sql::new(backend);
-    // Join the engagement and its customer only when a filter or the order needs them:
-    // most pages are one organization's tab in creation order, served by an index alone.
+/// `FROM ... WHERE ...` of the viewer's list `view` under `filter`, joining the
+/// engagement and its customer only when a filter or the order needs them: most pages
+/// are one organization's tab in creation order, served by that tab's partial index.
+fn push_from_where(sql: &mut Sql, viewer: &Viewer, view: View, filter: &ListFilter, sort: Sort) {
     let needs_customer = filter.customer_country.is_some()
         || filter.text.is_some()
         || sort.field == SortField::CustomerName;
     let needs_engagement = needs_customer || !filter.deal_types.is_empty();
-    sql.push("SELECT o.*, ")
-        .push(&sort_expr(sort.field, backend))
-        .push(" AS sort_key FROM opportunities o");
+    sql.push(" FROM opportunities o");
     if needs_engagement {
         sql.push(" JOIN engagements e ON e.id = o.engagement_id");
     }
@@ -208,8 +198,8 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(c) = view.condition() {
         sql.push(c);
     }
-    push_in(&mut sql, "o.stage", &filter.stages);
-    push_in(&mut sql, "e.deal_type", &filter.deal_types);
+    push_in(sql, "o.stage", &filter.stages);
+    push_in(sql, "e.deal_type", &filter.deal_types);
     if let Some(d) = filter.direction {
         sql.push(" AND o.direction = ").bind(d);
     }
@@ -234,18 +224,21 @@ pub async fn list<C: ConnectionTrait>(
                 .bind(format!("% {w}%"));
         }
     }
+}
 
-    let total: i64 = match db
-        .query_one_raw(
-            sql.wrapped("SELECT COUNT(*) AS total FROM (", ") s")
-                .build(),
-        )
-        .await?
-    {
-        Some(row) => row.try_get("", "total")?,
-        None => 0,
-    };
-
+/// One page of the viewer's list `view`. A cursor from another sort order is refused
+/// (`None`), as is a key that does not parse. The count and the page are two statements
+/// that run side by side.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    view: View,
+    filter: &ListFilter,
+    sort: Sort,
+    window: &Window,
+) -> Result<Option<ListPage>, DbErr> {
+    let backend = db.get_database_backend();
+    let key = sort_expr(sort.field, backend);
     // Walking backward flips the order; the rows are put back in order afterwards.
     let descending = sort.descending != window.backward;
     let (cmp, dir) = if descending {
@@ -253,26 +246,40 @@ pub async fn list<C: ConnectionTrait>(
     } else {
         (">", "ASC")
     };
-    let mut page = sql.wrapped("SELECT * FROM (", ") s WHERE 1 = 1");
+    let mut page = Sql::new(backend);
+    page.push("SELECT o.*, ").push(&key).push(" AS sort_key");
+    push_from_where(&mut page, viewer, view, filter, sort);
     if let Some(cur) = &window.cursor {
         if cur.field != sort.field {
             return Ok(None);
         }
-        page.push(" AND (s.sort_key ").push(cmp).push(" ");
+        // A row value comparison: both databases walk an index from the cursor on.
+        page.push(" AND (")
+            .push(&key)
+            .push(", o.id) ")
+            .push(cmp)
+            .push(" (");
         if bind_key(&mut page, sort.field, &cur.key).is_none() {
             return Ok(None);
         }
-        page.push(" OR (s.sort_key = ");
-        bind_key(&mut page, sort.field, &cur.key);
-        page.push(" AND s.id ")
-            .push(cmp)
-            .push(" ")
-            .bind(cur.id)
-            .push("))");
+        page.push(", ").bind(cur.id).push(")");
     }
-    page.push(&format!(" ORDER BY s.sort_key {dir}, s.id {dir} LIMIT "))
+    page.push(&format!(" ORDER BY {key} {dir}, o.id {dir} LIMIT "))
         .bind((window.limit + 1) as i64);
-    let rows = db.query_all_raw(page.build()).await?;
+
+    let count = async {
+        if !window.count {
+            return Ok(0);
+        }
+        let mut sql = Sql::new(backend);
+        sql.push("SELECT COUNT(*) AS total");
+        push_from_where(&mut sql, viewer, view, filter, sort);
+        match db.query_one_raw(sql.build()).await? {
+            Some(row) => row.try_get::<i64>("", "total"),
+            None => Ok(0),
+        }
+    };
+    let (total, rows) = futures_util::try_join!(count, db.query_all_raw(page.build()))?;
     let more = rows.len() > window.limit;
     let mut out = Vec::with_capacity(rows.len().min(window.limit));
     for row in rows.iter().take(window.limit) {
@@ -350,4 +357,26 @@ pub async fn timeline<C: ConnectionTrait>(
         out.push(entity::events::Model::from_query_result(row, "")?);
     }
     Ok((out, more, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::View;
+
+    /// Both databases use a partial index only when the query repeats its condition:
+    /// each tab's condition is its index's predicate, on the alias `o`.
+    #[test]
+    fn tab_conditions_are_the_partial_index_predicates() {
+        let tabs = [View::Inbound, View::Outbound, View::Archived];
+        for (view, (name, predicate)) in tabs.into_iter().zip(migration::TAB_INDEXES) {
+            let condition = view.condition().expect("a tab has a condition");
+            let expected = format!(
+                " AND {}",
+                predicate
+                    .replace("direction", "o.direction")
+                    .replace("stage", "o.stage")
+            );
+            assert_eq!(condition, expected, "{name}");
+        }
+    }
 }

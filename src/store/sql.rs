@@ -41,6 +41,24 @@ impl Sql {
         self
     }
 
+    /// ` IN (?, ?, ...)` bound to `values`; ` IN (NULL)` (true of no row) when empty.
+    pub fn push_in<V: Into<Value>>(&mut self, values: impl IntoIterator<Item = V>) -> &mut Self {
+        self.text.push_str(" IN (");
+        let mut any = false;
+        for v in values {
+            if any {
+                self.text.push_str(", ");
+            }
+            any = true;
+            self.bind(v);
+        }
+        if !any {
+            self.text.push_str("NULL");
+        }
+        self.text.push(')');
+        self
+    }
+
     /// `prefix`, then this query, then `suffix`; the binds keep their numbers.
     pub fn wrapped(&self, prefix: &str, suffix: &str) -> Self {
         let mut out = self.clone();
