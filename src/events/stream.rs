@@ -144,13 +144,11 @@ pub fn events(
         let mut from_log = true;
         loop {
             if from_log {
-                let rows = Box::pin(catch_up(&db, &gate, last)).await?;
-                from_log = rows.len() as u64 == PAGE;
-                for ev in rows {
-                    last = ev.seq();
-                    if gate.admits(&db, &ev).await? {
-                        yield Arc::new(ev);
-                    }
+                let page = Box::pin(catch_up(&db, &gate, last)).await?;
+                last = page.last.unwrap_or(last);
+                from_log = page.full;
+                for ev in page.admitted {
+                    yield ev;
                 }
                 continue;
             }
@@ -176,14 +174,29 @@ pub fn events(
     }
 }
 
-/// A page of the log after `last`, with the sides the gate will ask for read in one
-/// round for the whole page.
-async fn catch_up(
-    db: &DatabaseConnection,
-    gate: &Gate,
-    last: i64,
-) -> Result<Vec<LoggedEvent>, AppError> {
+/// A page of the log after `last`, filtered by the gate.
+struct Page {
+    admitted: Vec<Arc<LoggedEvent>>,
+    /// The number of the page's last event (admitted or not).
+    last: Option<i64>,
+    /// Whether the page was full (more may follow).
+    full: bool,
+}
+
+/// Reads a page of the log after `last` and keeps what the gate admits; the sides it
+/// asks for are read in one round for the whole page.
+async fn catch_up(db: &DatabaseConnection, gate: &Gate, last: i64) -> Result<Page, AppError> {
     let rows = read_after(db, last, PAGE).await?;
     fill_sides(db, &rows, |e| gate.needs_sides(e)).await?;
-    Ok(rows)
+    let mut page = Page {
+        admitted: Vec::new(),
+        last: rows.last().map(LoggedEvent::seq),
+        full: rows.len() as u64 == PAGE,
+    };
+    for ev in rows {
+        if gate.admits(db, &ev).await? {
+            page.admitted.push(Arc::new(ev));
+        }
+    }
+    Ok(page)
 }

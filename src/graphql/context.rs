@@ -79,8 +79,34 @@ pub async fn viewer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Viewer> 
         .gql()
 }
 
-/// The request's batch loaders.
+/// The request's batch loaders (or the connection's, made on first use).
 pub fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a super::loaders::Loaders> {
-    ctx.data::<super::loaders::Loaders>()
+    if let Ok(l) = ctx.data::<super::loaders::Loaders>() {
+        return Ok(l);
+    }
+    ctx.data::<LazyLoaders>()
+        .map(LazyLoaders::get)
         .map_err(|_| AppError::Internal(anyhow::anyhow!("loaders missing")).into_graphql())
+}
+
+/// A WebSocket connection's loaders, made when a field first needs them: most
+/// subscriptions never resolve a nested field, and an idle connection should cost little.
+/// Uncached, so that long-lived subscriptions never read stale rows.
+pub struct LazyLoaders {
+    db: DatabaseConnection,
+    loaders: std::sync::OnceLock<super::loaders::Loaders>,
+}
+
+impl LazyLoaders {
+    pub fn new(db: &DatabaseConnection) -> Self {
+        LazyLoaders {
+            db: db.clone(),
+            loaders: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> &super::loaders::Loaders {
+        self.loaders
+            .get_or_init(|| super::loaders::Loaders::uncached(&self.db))
+    }
 }

@@ -63,7 +63,7 @@ enum ClientMessage {
 
 /// Bytes read from the socket at a time. Client messages are small (`subscribe` with its
 /// query); the buffer grows for a larger frame, up to the message limit.
-const READ_BUFFER: usize = 1024;
+const READ_BUFFER: usize = 512;
 
 /// What a socket keeps of the server's state.
 struct Conn {
@@ -341,6 +341,8 @@ async fn serve(mut socket: WebSocket, conn: Conn) {
                         continue;
                     }
                     let stream = schema.execute_stream_with_session_data(*payload, data.clone());
+                    // Room for one more only: most sockets hold one subscription.
+                    ops.reserve_exact(1);
                     ops.push(Op {
                         id,
                         stream,
