@@ -125,12 +125,13 @@ async fn send_mail(config: Config, until_empty: bool) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let done = worker::drain(&services.writer, &services.clock, &services.mail).await?;
     let secs = started.elapsed().as_secs_f64();
+    let attempts = done.sent + done.retried + done.failed;
     println!(
         "sent {} retried {} failed {} in {secs:.3} s: {:.0} emails/s",
         done.sent,
         done.retried,
         done.failed,
-        done.claimed as f64 / secs.max(1e-9)
+        attempts as f64 / secs.max(1e-9)
     );
     Ok(())
 }

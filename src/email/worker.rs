@@ -23,7 +23,7 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
     FromQueryResult, PaginatorTrait, QueryFilter,
@@ -256,7 +256,8 @@ pub fn spawn(
         loop {
             loop {
                 match worker.deliver_due().await {
-                    Ok(r) if r.claimed as i64 >= worker.settings.batch && !*stop.borrow() => {
+                    // More may be due (or a round was cut short by its lease).
+                    Ok(r) if r.claimed > 0 && !*stop.borrow() => {
                         continue;
                     }
                     Ok(_) => break,
@@ -324,6 +325,9 @@ struct Worker {
     clock: Clock,
     settings: MailSettings,
     transport: Transport,
+    /// Rows the next round claims: the configured batch, halved after a round whose
+    /// lease ran short (sends left unstarted), grown back slowly after rounds that fit.
+    batch: i64,
     /// When the pending gauge was last counted.
     counted: Option<Instant>,
 }
@@ -332,6 +336,7 @@ impl Worker {
     fn new(db: DatabaseConnection, clock: Clock, settings: MailSettings) -> anyhow::Result<Self> {
         Ok(Worker {
             transport: Transport::new(&settings)?,
+            batch: settings.batch.max(1),
             db,
             clock,
             settings,
@@ -349,7 +354,7 @@ impl Worker {
     /// Claims one batch of due rows and delivers them, `concurrency` at a time.
     async fn deliver_due(&mut self) -> anyhow::Result<Delivered> {
         let s = &self.settings;
-        let (rows, lease_until) = claim(&self.db, &self.clock, s).await?;
+        let (rows, lease_until) = claim(&self.db, &self.clock, s, self.batch).await?;
         let claimed = rows.len() as u64;
         if self
             .counted
@@ -387,6 +392,22 @@ impl Worker {
             .await;
         let mut done = record_all(&self.db, &self.clock, s, lease_until, outcomes).await?;
         done.claimed = claimed;
+        let attempted = done.sent + done.retried + done.failed;
+        if attempted < claimed {
+            // The lease ran short of the batch (slow relay or database): smaller
+            // rounds, or this would claim and release the same rows forever.
+            let floor = (s.concurrency as i64).clamp(1, s.batch.max(1));
+            self.batch = (self.batch / 2).max(floor);
+            tracing::warn!(
+                unsent = claimed - attempted,
+                batch = self.batch,
+                "outbox: the lease ran out before every send could start; claiming fewer"
+            );
+        } else if self.batch < s.batch {
+            // Back up by a quarter per round that fit, not straight to the size that
+            // did not.
+            self.batch = (self.batch + self.batch / 4 + 1).min(s.batch);
+        }
         Ok(done)
     }
 }
@@ -428,7 +449,7 @@ async fn record_all(
             .col_expr(email_outbox::Column::SentAt, Expr::value(Some(now)))
             .col_expr(
                 email_outbox::Column::Attempts,
-                Expr::col(email_outbox::Column::Attempts).add(1),
+                sea_orm::sea_query::ExprTrait::add(Expr::col(email_outbox::Column::Attempts), 1),
             )
             .col_expr(
                 email_outbox::Column::LeaseUntil,
@@ -469,11 +490,12 @@ async fn record_all(
 /// Most ids one statement lists.
 const CHUNK: usize = 500;
 
-/// Claims up to a batch of due rows; returns them and the end of their lease.
+/// Claims up to `batch` due rows; returns them and the end of their lease.
 async fn claim(
     db: &DatabaseConnection,
     clock: &Clock,
     s: &MailSettings,
+    batch: i64,
 ) -> anyhow::Result<(Vec<email_outbox::Model>, DateTime<Utc>)> {
     let now = clock.now();
     let lease = now + chrono::Duration::from_std(s.lease)?;
@@ -487,7 +509,7 @@ async fn claim(
         .push(" AND (lease_until IS NULL OR lease_until < ")
         .bind(now)
         .push(") ORDER BY next_attempt_at LIMIT ")
-        .bind(s.batch);
+        .bind(batch);
     if backend == DbBackend::Postgres {
         sql.push(" FOR UPDATE SKIP LOCKED");
     }
