@@ -456,7 +456,7 @@ async fn record_all(
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
             .filter(email_outbox::Column::Id.is_in(ids.iter().copied()))
-            .filter(email_outbox::Column::Status.eq("PENDING"))
+            .filter(still_pending())
             .exec(&txn)
             .await?;
     }
@@ -468,7 +468,7 @@ async fn record_all(
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
             .filter(email_outbox::Column::Id.is_in(ids.iter().copied()))
-            .filter(email_outbox::Column::Status.eq("PENDING"))
+            .filter(still_pending())
             .filter(email_outbox::Column::LeaseUntil.eq(lease_until))
             .exec(&txn)
             .await?;
@@ -485,6 +485,15 @@ async fn record_all(
         }
     }
     Ok(done)
+}
+
+/// `status = 'PENDING'`, written so that no index can serve it. With a plain
+/// `status = ?` next to `id IN (...)`, SQLite (no statistics) picks the
+/// `(status, next_attempt_at)` index and reads every pending row to find a batch's ids:
+/// each batch cost time in proportion to the whole queue (15 ms for 10 rows of 5,000).
+/// This way it looks the ids up by the primary key, as PostgreSQL does anyway.
+fn still_pending() -> Expr {
+    Expr::cust("status || '' = 'PENDING'")
 }
 
 /// Most ids one statement lists.
