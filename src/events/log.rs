@@ -2,7 +2,7 @@
 //! (its sides: opportunities, teams, tabs, bookmarks), read once per event and shared by
 //! every subscriber that needs it.
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use entity::{event_visibility, events, favorites, opportunities};
 use sea_orm::{
@@ -23,7 +23,14 @@ pub struct LoggedEvent {
     /// The engagement's sides, read when a subscriber first needs them (a referral
     /// user's team, a tab filter, `opportunityChanged`) and then shared by all.
     sides: OnceCell<Arc<Sides>>,
+    /// The event resolved for selections that are the same for every viewer, by the
+    /// selection's key (see `graphql::subscription`): resolved once, reused by every
+    /// subscriber with that selection.
+    resolved: Mutex<Vec<(Arc<str>, async_graphql::Value)>>,
 }
+
+/// At most this many distinct selections are kept per event.
+const MAX_RESOLVED: usize = 8;
 
 /// One organization's side of an engagement: its opportunity, the emails of its team,
 /// the list tabs it is in, and who bookmarked it.
@@ -66,6 +73,23 @@ impl LoggedEvent {
             event,
             visible_to,
             sides: OnceCell::new(),
+            resolved: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The value resolved for the selection `key`, if a subscriber resolved it already.
+    pub fn resolved(&self, key: &str) -> Option<async_graphql::Value> {
+        let kept = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        kept.iter()
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Keeps the value resolved for the selection `key` for the other subscribers.
+    pub fn keep_resolved(&self, key: Arc<str>, value: async_graphql::Value) {
+        let mut kept = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() < MAX_RESOLVED && !kept.iter().any(|(k, _)| *k == key) {
+            kept.push((key, value));
         }
     }
 

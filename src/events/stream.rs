@@ -130,13 +130,14 @@ pub fn events(
     after: Option<i64>,
     filter: StreamFilter,
 ) -> impl Stream<Item = Result<Arc<LoggedEvent>, AppError>> {
+    // Subscribe first, then read the log: whatever commits in between is in one or the
+    // other, and the number check drops what is in both. (Made here, outside the stream,
+    // so that the stream keeps one copy of each.)
+    let mut rx = bus.subscribe();
+    let listening = Listening::new();
+    let gate = Gate { viewer, filter };
     async_stream::try_stream! {
-        // Subscribe first, then read the log: whatever commits in between is in one or
-        // the other, and the number check drops what is in both.
-        let mut rx = bus.subscribe();
-        drop(bus);
-        let gate = Gate { viewer, filter };
-        let _listening = Listening::new();
+        let _listening = listening;
         let mut last = match after {
             Some(a) => a,
             None => Box::pin(head(&db)).await?,

@@ -39,6 +39,15 @@ impl Session {
             viewer: OnceCell::new(),
         }
     }
+
+    /// A session whose token was checked already (a WebSocket's `connection_init`): it
+    /// keeps the viewer, not the token.
+    pub fn signed_in(viewer: Viewer) -> Self {
+        Session {
+            token: None,
+            viewer: OnceCell::new_with(Some(Ok(viewer))),
+        }
+    }
 }
 
 pub fn app<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AppContext> {
@@ -94,7 +103,8 @@ pub fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a super::loader
 /// Uncached, so that long-lived subscriptions never read stale rows.
 pub struct LazyLoaders {
     db: DatabaseConnection,
-    loaders: std::sync::OnceLock<super::loaders::Loaders>,
+    /// Boxed: an unused one costs a pointer, not ten loaders' room.
+    loaders: std::sync::OnceLock<Box<super::loaders::Loaders>>,
 }
 
 impl LazyLoaders {
@@ -107,6 +117,6 @@ impl LazyLoaders {
 
     fn get(&self) -> &super::loaders::Loaders {
         self.loaders
-            .get_or_init(|| super::loaders::Loaders::uncached(&self.db))
+            .get_or_init(|| Box::new(super::loaders::Loaders::uncached(&self.db)))
     }
 }

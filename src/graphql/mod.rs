@@ -150,9 +150,9 @@ pub async fn connection_data(
     token: Option<String>,
 ) -> Result<Data, crate::error::AppError> {
     let token = token.ok_or_else(|| crate::error::AppError::Unauthenticated("no token".into()))?;
-    crate::service::session::authenticate(&ctx.db, &ctx.keys, &token).await?;
+    let viewer = crate::service::session::authenticate(&ctx.db, &ctx.keys, &token).await?;
     let mut data = Data::default();
-    data.insert(Session::new(Some(token)));
+    data.insert(Session::signed_in(viewer));
     data.insert(context::LazyLoaders::new(&ctx.db));
     Ok(data)
 }

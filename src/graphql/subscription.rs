@@ -1,6 +1,14 @@
 //! The subscription root: the event feed (resumable by cursor) and one deal's changes.
-use async_graphql::{Context, ID, InputObject, Subscription};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
+
+use async_graphql::parser::types::{Field, FragmentDefinition, Selection, SelectionSet};
+use async_graphql::registry::Registry;
+use async_graphql::{
+    Context, ContextSelectionSet, ID, InputObject, Name, OutputType, Positioned, ServerResult,
+    Subscription,
+};
 
 use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
@@ -40,12 +48,131 @@ fn bad_cursor() -> async_graphql::Error {
     .into_graphql()
 }
 
+/// The `Event` fields whose value is the same for every viewer.
+const SAME_FOR_ALL: &[&str] = &[
+    "cursor",
+    "kind",
+    "occurredAt",
+    "opportunityId",
+    "payload",
+    "__typename",
+];
+
+/// A key for the field's selection when everything it selects of an `Event` is the same
+/// for every viewer and depends on no variable: only those fields, no arguments, no
+/// directives. Subscribers whose keys are equal get equal values for an event, so the
+/// first one's is reused ([`LoggedEvent::resolved`]). `None` otherwise: each subscriber
+/// resolves its own.
+fn shared_key(ctx: &Context<'_>) -> Option<Arc<str>> {
+    fn walk(
+        set: &SelectionSet,
+        fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
+        key: &mut String,
+        depth: usize,
+    ) -> Option<()> {
+        if depth > 8 {
+            return None;
+        }
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(f) => {
+                    let f = &f.node;
+                    if !f.arguments.is_empty()
+                        || !f.directives.is_empty()
+                        || !f.selection_set.node.items.is_empty()
+                        || !SAME_FOR_ALL.contains(&f.name.node.as_str())
+                    {
+                        return None;
+                    }
+                    key.push_str(f.response_key().node.as_str());
+                    key.push(':');
+                    key.push_str(f.name.node.as_str());
+                    key.push(' ');
+                }
+                Selection::FragmentSpread(spread) => {
+                    let fragment = fragments.get(&spread.node.fragment_name.node)?;
+                    if !spread.node.directives.is_empty() || !fragment.node.directives.is_empty() {
+                        return None;
+                    }
+                    key.push('{');
+                    walk(&fragment.node.selection_set.node, fragments, key, depth + 1)?;
+                    key.push('}');
+                }
+                Selection::InlineFragment(inline) => {
+                    if !inline.node.directives.is_empty() {
+                        return None;
+                    }
+                    key.push('{');
+                    walk(&inline.node.selection_set.node, fragments, key, depth + 1)?;
+                    key.push('}');
+                }
+            }
+        }
+        Some(())
+    }
+    let mut key = String::new();
+    walk(
+        &ctx.item.node.selection_set.node,
+        &ctx.query_env.fragments,
+        &mut key,
+        0,
+    )?;
+    Some(key.into())
+}
+
+/// One event on its way to one subscriber: the schema's `Event`, resolved once per event
+/// for all the subscribers whose selection has the same [`shared_key`].
+pub struct LiveEvent {
+    event: Arc<LoggedEvent>,
+    key: Option<Arc<str>>,
+}
+
+impl OutputType for LiveEvent {
+    fn type_name() -> Cow<'static, str> {
+        <Event as OutputType>::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <Event as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<async_graphql::Value> {
+        if let Some(v) = self.key.as_deref().and_then(|k| self.event.resolved(k)) {
+            return Ok(v);
+        }
+        let value = OutputType::resolve(&Event(self.event.event.clone()), ctx, field).await?;
+        if let Some(k) = &self.key {
+            let clean = ctx
+                .query_env
+                .errors
+                .lock()
+                .map(|e| e.is_empty())
+                .unwrap_or(false);
+            if clean {
+                self.event.keep_resolved(k.clone(), value.clone());
+            }
+        }
+        Ok(value)
+    }
+}
+
 /// The feed's items as the schema's `Event`.
 fn as_events(
     feed: impl Stream<Item = Result<Arc<LoggedEvent>, AppError>> + Send + 'static,
-) -> BoxStream<'static, async_graphql::Result<Event>> {
-    feed.map(|r| r.map(|e| Event(e.event.clone())).gql())
-        .boxed()
+    key: Option<Arc<str>>,
+) -> BoxStream<'static, async_graphql::Result<LiveEvent>> {
+    feed.map(move |r| {
+        r.map(|event| LiveEvent {
+            event,
+            key: key.clone(),
+        })
+        .gql()
+    })
+    .boxed()
 }
 
 #[Subscription]
@@ -58,8 +185,9 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         after: Option<String>,
         filter: Option<EventFilter>,
-    ) -> async_graphql::Result<BoxStream<'static, async_graphql::Result<Event>>> {
+    ) -> async_graphql::Result<BoxStream<'static, async_graphql::Result<LiveEvent>>> {
         // Boxed: the subscription keeps this future's room for as long as it lives.
+        let key = shared_key(ctx);
         Box::pin(async move {
             let v = viewer(ctx).await?.clone();
             let app = app(ctx)?.clone();
@@ -95,13 +223,10 @@ impl SubscriptionRoot {
                     .collect(),
                 view: filter.view.map(View::from),
             };
-            Ok(as_events(events(
-                app.db.clone(),
-                app.bus.clone(),
-                v,
-                after,
-                sf,
-            )))
+            Ok(as_events(
+                events(app.db.clone(), app.bus.clone(), v, after, sf),
+                key,
+            ))
         })
         .await
     }

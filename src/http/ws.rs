@@ -63,7 +63,7 @@ enum ClientMessage {
 
 /// Bytes read from the socket at a time. Client messages are small (`subscribe` with its
 /// query); the buffer grows for a larger frame, up to the message limit.
-const READ_BUFFER: usize = 512;
+const READ_BUFFER: usize = 256;
 
 /// What a socket keeps of the server's state.
 struct Conn {
@@ -86,7 +86,7 @@ pub async fn upgrade(State(state): State<HttpState>, ws: WebSocketUpgrade) -> Re
         .max_write_buffer_size(limits.max_message_bytes * 4)
         .max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
-        .on_upgrade(move |socket| serve(socket, conn))
+        .on_upgrade(move |socket| serve(socket, conn.schema, conn.limits, conn.stop))
 }
 
 /// A close frame; the reason is cut to fit the 123 bytes a close frame allows.
@@ -245,18 +245,106 @@ fn next_response<'a>(
     })
 }
 
-enum Step {
-    Stop,
-    Client(Option<Result<Message, axum::Error>>),
-    Op(usize, Option<GqlResponse>),
+/// What the socket does after a step.
+enum Then {
+    Wait,
+    Send(Message),
+    /// Ends the socket, with this close frame if any.
+    Close(Option<Message>),
+    /// The server stops: send these, then close with `1001`.
+    Stop(Vec<Message>),
 }
 
-async fn serve(mut socket: WebSocket, conn: Conn) {
-    let Conn {
-        schema,
-        limits,
-        mut stop,
-    } = conn;
+/// A signed-in socket's operations and what it needs to start more. Its steps are plain
+/// functions: the socket's task awaits only the next step and the sending of its
+/// answer, so the task keeps little room while it waits.
+struct Live {
+    schema: AppSchema,
+    data: Arc<Data>,
+    limits: WsLimits,
+    ops: Vec<Op>,
+    turn: usize,
+}
+
+impl Live {
+    fn stop(&mut self) -> Then {
+        Then::Stop(
+            self.ops
+                .drain(..)
+                .map(|op| text(json!({ "type": "complete", "id": op.id })))
+                .collect(),
+        )
+    }
+
+    /// The next response of operation `i`, or its end.
+    fn respond(&mut self, i: usize, resp: Option<GqlResponse>) -> Then {
+        let Some(resp) = resp else {
+            let op = self.ops.remove(i);
+            return Then::Send(text(json!({ "type": "complete", "id": op.id })));
+        };
+        let op = &mut self.ops[i];
+        let failed_at_start =
+            op.first && resp.data == async_graphql::Value::Null && !resp.errors.is_empty();
+        op.first = false;
+        if failed_at_start {
+            let m = with_payload("error", &op.id, &resp.errors);
+            self.ops.remove(i);
+            Then::Send(m)
+        } else {
+            Then::Send(with_payload("next", &op.id, &resp))
+        }
+    }
+
+    /// A message of the client.
+    fn receive(&mut self, msg: Option<Result<Message, axum::Error>>) -> Then {
+        match parse(msg) {
+            Err(closing) => Then::Close(closing),
+            Ok(None) | Ok(Some(ClientMessage::Pong { .. })) => Then::Wait,
+            Ok(Some(ClientMessage::ConnectionInit { .. })) => {
+                Then::Close(Some(close(4429, "Too many initialisation requests")))
+            }
+            Ok(Some(ClientMessage::Ping { payload })) => Then::Send(pong(payload)),
+            Ok(Some(ClientMessage::Subscribe { id, payload })) => {
+                if self.ops.iter().any(|o| o.id == id) {
+                    return Then::Close(Some(close(
+                        4409,
+                        &format!("Subscriber for {id} already exists"),
+                    )));
+                }
+                let max = self.limits.max_subscriptions;
+                if self.ops.len() >= max {
+                    return Then::Send(text(json!({ "type": "error", "id": id, "payload": [{
+                        "message": format!("at most {max} subscriptions per connection"),
+                        "extensions": { "code": "RATE_LIMITED" }
+                    }]})));
+                }
+                let stream = self
+                    .schema
+                    .execute_stream_with_session_data(*payload, self.data.clone());
+                // Room for one more only: most sockets hold one subscription.
+                self.ops.reserve_exact(1);
+                self.ops.push(Op {
+                    id,
+                    stream,
+                    first: true,
+                    _open: OpenGauge::new(),
+                });
+                Then::Wait
+            }
+            Ok(Some(ClientMessage::Complete { id })) => {
+                self.ops.retain(|o| o.id != id);
+                Then::Wait
+            }
+        }
+    }
+}
+
+async fn serve(
+    mut socket: WebSocket,
+    schema: AppSchema,
+    limits: WsLimits,
+    mut stop: watch::Receiver<bool>,
+) {
     let Some(ctx) = schema.data::<AppContext>() else {
         let _ = socket.send(close(1011, "Server misconfigured")).await;
         return;
@@ -272,91 +360,43 @@ async fn serve(mut socket: WebSocket, conn: Conn) {
             return;
         }
     };
-    let mut ops: Vec<Op> = Vec::new();
-    let mut turn = 0usize;
+    let mut live = Live {
+        schema,
+        data,
+        limits,
+        ops: Vec::new(),
+        turn: 0,
+    };
+    // One registration with the shutdown signal for the socket's life, not one per wake.
+    let stopping = stop.changed();
+    tokio::pin!(stopping);
     let closing: Option<Message> = loop {
-        let step = tokio::select! {
-            _ = stop.changed() => Step::Stop,
-            (i, r) = next_response(&mut ops, &mut turn), if !ops.is_empty() => Step::Op(i, r),
-            m = socket.recv() => Step::Client(m),
+        let then = tokio::select! {
+            _ = &mut stopping => live.stop(),
+            (i, r) = next_response(&mut live.ops, &mut live.turn), if !live.ops.is_empty() => {
+                live.respond(i, r)
+            }
+            m = socket.recv() => live.receive(m),
         };
-        match step {
-            Step::Stop => {
-                for op in ops.drain(..) {
-                    let _ = socket
-                        .send(text(json!({ "type": "complete", "id": op.id })))
-                        .await;
+        match then {
+            Then::Wait => {}
+            Then::Send(m) => {
+                if socket.send(m).await.is_err() {
+                    break None;
+                }
+            }
+            Then::Close(m) => break m,
+            Then::Stop(messages) => {
+                for m in messages {
+                    if socket.send(m).await.is_err() {
+                        break;
+                    }
                 }
                 break Some(close(1001, "Server shutting down"));
             }
-            Step::Op(i, Some(resp)) => {
-                let op = &mut ops[i];
-                let failed_at_start =
-                    op.first && resp.data == async_graphql::Value::Null && !resp.errors.is_empty();
-                op.first = false;
-                let msg = if failed_at_start {
-                    let m = with_payload("error", &op.id, &resp.errors);
-                    ops.remove(i);
-                    m
-                } else {
-                    with_payload("next", &op.id, &resp)
-                };
-                if socket.send(msg).await.is_err() {
-                    break None;
-                }
-            }
-            Step::Op(i, None) => {
-                let op = ops.remove(i);
-                if socket
-                    .send(text(json!({ "type": "complete", "id": op.id })))
-                    .await
-                    .is_err()
-                {
-                    break None;
-                }
-            }
-            Step::Client(m) => match parse(m) {
-                Err(closing) => break closing,
-                Ok(None) | Ok(Some(ClientMessage::Pong { .. })) => {}
-                Ok(Some(ClientMessage::ConnectionInit { .. })) => {
-                    break Some(close(4429, "Too many initialisation requests"));
-                }
-                Ok(Some(ClientMessage::Ping { payload })) => {
-                    if socket.send(pong(payload)).await.is_err() {
-                        break None;
-                    }
-                }
-                Ok(Some(ClientMessage::Subscribe { id, payload })) => {
-                    if ops.iter().any(|o| o.id == id) {
-                        break Some(close(4409, &format!("Subscriber for {id} already exists")));
-                    }
-                    if ops.len() >= limits.max_subscriptions {
-                        let err = json!({ "type": "error", "id": id, "payload": [{
-                            "message": format!("at most {} subscriptions per connection", limits.max_subscriptions),
-                            "extensions": { "code": "RATE_LIMITED" }
-                        }]});
-                        if socket.send(text(err)).await.is_err() {
-                            break None;
-                        }
-                        continue;
-                    }
-                    let stream = schema.execute_stream_with_session_data(*payload, data.clone());
-                    // Room for one more only: most sockets hold one subscription.
-                    ops.reserve_exact(1);
-                    ops.push(Op {
-                        id,
-                        stream,
-                        first: true,
-                        _open: OpenGauge::new(),
-                    });
-                }
-                Ok(Some(ClientMessage::Complete { id })) => {
-                    ops.retain(|o| o.id != id);
-                }
-            },
         }
     };
-    drop(ops);
+    drop(live);
     if let Some(m) = closing {
         let _ = socket.send(m).await;
     }
