@@ -347,6 +347,98 @@ db_test!(
 );
 
 db_test!(
+    the_view_filter_follows_the_tab_the_list_shows,
+    |app| async move {
+        // Anna (admin) bookmarks the deal, Uwe (referral user) is on its team: each gets
+        // the deal's events for exactly the tabs their own lists show it in.
+        let id = deal(
+            &app,
+            "anna@contoso.example",
+            "Tabs",
+            &["anna@contoso.example", "uwe@contoso.example"],
+        )
+        .await;
+        let starred = app
+            .gql_as(
+                "anna@contoso.example",
+                "mutation($i: SetFavoriteInput!) { setFavorite(input: $i) { userErrors { code } } }",
+                json!({ "i": { "opportunityId": id, "favorite": true } }),
+            )
+            .await;
+        assert_eq!(starred["setFavorite"]["userErrors"], json!([]), "{starred}");
+        let mut sockets = Vec::new();
+        for user in ["anna@contoso.example", "uwe@contoso.example"] {
+            // Which tabs list the deal for this user: the feed's view filter must agree.
+            let mut tabs = Vec::new();
+            for view in ["INBOUND", "OUTBOUND", "FAVORITES", "ARCHIVED"] {
+                let v = app
+                    .gql_as(
+                        user,
+                        "query($v: OpportunityView!) { opportunities(view: $v, first: 100) { nodes { id } } }",
+                        json!({ "v": view }),
+                    )
+                    .await;
+                let listed = v["opportunities"]["nodes"]
+                    .as_array()
+                    .expect("nodes")
+                    .iter()
+                    .any(|n| n["id"] == id);
+                tabs.push((view, listed));
+            }
+            let mut ws = Ws::signed_in(&app, user).await;
+            for (view, _) in &tabs {
+                ws.subscribe(
+                    view,
+                    EVENTS,
+                    json!({ "filter": { "view": view, "kinds": ["DEAL_UPDATED"] } }),
+                )
+                .await;
+            }
+            sockets.push((user, tabs, ws));
+        }
+        // Anna's bookmark is hers: in her FAVORITES, not in Uwe's; both see it as OUTBOUND.
+        assert!(
+            sockets[0].1.contains(&("FAVORITES", true)),
+            "{:?}",
+            sockets[0].1
+        );
+        assert!(
+            sockets[1].1.contains(&("FAVORITES", false)),
+            "{:?}",
+            sockets[1].1
+        );
+        assert!(
+            sockets[1].1.contains(&("OUTBOUND", true)),
+            "{:?}",
+            sockets[1].1
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        touch(&app, "anna@contoso.example", &id, "tabs").await;
+        for (user, tabs, ws) in &mut sockets {
+            let mut got = Vec::new();
+            loop {
+                match ws.recv(Duration::from_millis(800)).await {
+                    Got::Json(v) if v["type"] == "next" => {
+                        assert_eq!(v["payload"]["data"]["events"]["opportunityId"], id);
+                        got.push(v["id"].as_str().expect("id").to_owned());
+                    }
+                    Got::Nothing => break,
+                    other => panic!("{user}: {other:?}"),
+                }
+            }
+            got.sort();
+            let mut want: Vec<String> = tabs
+                .iter()
+                .filter(|(_, listed)| *listed)
+                .map(|(v, _)| v.to_string())
+                .collect();
+            want.sort();
+            assert_eq!(got, want, "{user}: {tabs:?}");
+        }
+    }
+);
+
+db_test!(
     opportunity_changed_streams_the_deal_after_each_change,
     |app| async move {
         let id = deal(
