@@ -91,11 +91,13 @@ if len(sys.argv) > 2:
     try:
         text = open(sys.argv[2]).read()
         j = json.loads(text[text.index("{"):text.rindex("}") + 1])
-        print("### WebSocket (bench/run-ws 1000, cosell on SQLite)\n")
+        print(f"### WebSocket (bench/run-ws {j['subscribers']}, cosell on SQLite)\n")
         print(f"- {j['subscribers']} idle `events` subscriptions: RSS {mib(j['rss_before_kib'])} → "
-              f"{mib(j['rss_after_kib'])} MiB, {j['kib_per_idle_subscription']} KiB per subscription")
-        print(f"- one `updateOpportunity` delivered to {j['received']} of {j['subscribers']}: "
-              f"p50 {j['latency_ms_p50']} ms, p99 {j['latency_ms_p99']} ms, max {j['latency_ms_max']} ms")
+              f"{mib(j['rss_after_kib'])} MiB, {j['kib_per_idle_subscription']} KiB per connection"
+              f" (target ≤ 16)")
+        print(f"- {j.get('events', 1)} `updateOpportunity` events, every one to {j['received']} of "
+              f"{j['subscribers']} subscribers: p50 {j['latency_ms_p50']} ms, p99 "
+              f"{j['latency_ms_p99']} ms (target ≤ 250), max {j['latency_ms_max']} ms")
         print()
     except (OSError, ValueError, KeyError):
         print("### WebSocket\n\nbench/run-ws printed no result (see run-ws.txt).\n")

@@ -531,4 +531,8 @@ async fn run(a: Args) {
         "error_count": a.n - seen_all.len(),
     });
     println!("{}", serde_json::to_string_pretty(&out).unwrap());
+    if !(complete == a.n && distinct) {
+        eprintln!("ws-bench: not every subscriber received every event");
+        std::process::exit(1);
+    }
 }
