@@ -8,11 +8,13 @@ import json
 import re
 import sys
 
-rows, idle = [], {}
+rows, idle, startup = [], {}, {}
 for line in open(sys.argv[1]):
     r = json.loads(line)
     if "idle" in r:
         idle[r["server"]] = r["idle"]
+    elif "startup" in r:
+        startup[r["server"]] = r["startup"]
     else:
         rows.append(r)
 
@@ -85,6 +87,19 @@ if m:
     print(f"| mutations on SQLite at 16 clients: 0 errors | {m['failed']} failed of "
           f"{m['requests']} | {'yes' if m['failed'] == 0 else 'NO'} |")
 limit_line("mutations on SQLite, p99 at 16 clients", m, "p99_ms", 20)
+for server in ("cosell-postgres", "cosell-sqlite"):
+    t = get(server, "trivial", 16)
+    b = get("bare", "trivial", 16)
+    if t and b:
+        x = t["rps"] / b["rps"]
+        print(f"| trivial query on {server} with the whole stack / the bare schema (bench/bare.rs), "
+              f"16 clients ≥ 80% | {x * 100:.0f}% ({t['rps']:.0f} vs {b['rps']:.0f} req/s) | "
+              f"{'yes' if x >= 0.8 else 'NO'} |")
+for server, st in startup.items():
+    print(f"| {server}: cold start to first answered query ≤ 100 ms | p50 {st['p50_ms']} ms, "
+          f"max {st['max_ms']} ms | {'yes' if st['p50_ms'] <= 100 else 'NO'} |")
+    print(f"| {server}: idle RSS ≤ 25 MB | {st['rss_mib']} MiB | "
+          f"{'yes' if st['rss_mib'] * 1.048576 <= 25 else 'NO'} |")
 print()
 
 if len(sys.argv) > 2:

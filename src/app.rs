@@ -185,7 +185,7 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
     );
     let state = HttpState {
         schema,
-        ctx,
+        ctx: std::sync::Arc::new(ctx),
         ws: WsLimits {
             init_timeout: std::time::Duration::from_millis(config.ws_init_timeout_ms),
             max_subscriptions: config.ws_max_subscriptions,

@@ -60,12 +60,15 @@ fn set_code(e: &mut ServerError, code: ErrorCode) {
 impl Screen {
     /// Parses the request's document (async-graphql executes the parsed one) and refuses
     /// a document that does not parse, or an alias flood or a wide root, before
-    /// validation costs anything.
-    pub fn check(&self, req: &mut Request) -> Result<(), Response> {
-        let doc = req.parsed_query().map_err(|mut e| {
-            set_code(&mut e, ErrorCode::GraphqlParseFailed);
-            Response::from_errors(vec![e])
-        })?;
+    /// validation costs anything. `Some` is the refusal to answer with.
+    pub fn check(&self, req: &mut Request) -> Option<Response> {
+        let doc = match req.parsed_query() {
+            Ok(doc) => doc,
+            Err(mut e) => {
+                set_code(&mut e, ErrorCode::GraphqlParseFailed);
+                return Some(Response::from_errors(vec![e]));
+            }
+        };
         let (aliases, root) = shape(doc);
         if aliases > self.max_aliases || root > self.max_root_fields {
             let mut e = ServerError::new(
@@ -76,9 +79,9 @@ impl Screen {
                 None,
             );
             set_code(&mut e, ErrorCode::QueryTooComplex);
-            return Err(Response::from_errors(vec![e]));
+            return Some(Response::from_errors(vec![e]));
         }
-        Ok(())
+        None
     }
 }
 

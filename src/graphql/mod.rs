@@ -54,7 +54,7 @@ impl AppSchema {
     /// Runs a query or mutation.
     pub async fn execute(&self, req: impl Into<Request>) -> Response {
         let mut req = req.into();
-        if let Err(resp) = self.screen.check(&mut req) {
+        if let Some(resp) = self.screen.check(&mut req) {
             return resp;
         }
         let mut resp = self.schema.execute(req).await;
@@ -69,7 +69,7 @@ impl AppSchema {
         data: Arc<Data>,
     ) -> BoxStream<'static, Response> {
         let mut req = req.into();
-        if let Err(resp) = self.screen.check(&mut req) {
+        if let Some(resp) = self.screen.check(&mut req) {
             return futures_util::stream::once(async move { resp }).boxed();
         }
         self.schema
@@ -84,6 +84,12 @@ impl AppSchema {
     /// Data the schema was built with.
     pub fn data<D: std::any::Any + Send + Sync>(&self) -> Option<&D> {
         self.schema.data::<D>()
+    }
+
+    /// The bare async-graphql schema, with no screen and no error codes (the benchmark
+    /// serves it with no middleware either, as the baseline of the whole stack).
+    pub fn inner(&self) -> &Schema<Query, Mutation, subscription::SubscriptionRoot> {
+        &self.schema
     }
 
     /// The SDL.
