@@ -306,30 +306,23 @@ impl Loaders {
                 .feed_many(rows.into_iter().map(|r| (r.id, r)))
                 .await;
         }
-        if let Some(rows) = participants {
-            let keys: Vec<Uuid> = match needs.teams {
-                Teams::AllSides => rows.iter().map(|o| o.id).collect(),
-                _ => Vec::new(),
-            };
-            self.participants
-                .feed_many(group(&engs, rows.into_iter().map(|o| (o.engagement_id, o))))
-                .await;
-            if let Some(teams) = &teams {
-                // Every side's team was read: the other sides' (possibly empty) too.
-                self.teams
-                    .feed_many(group(
-                        &keys,
-                        teams.iter().map(|m| (m.opportunity_id, m.clone())),
-                    ))
-                    .await;
-            }
-        }
         if let Some(rows) = teams {
+            // Every side whose team was read gets an entry, an empty team too: the page's
+            // own sides, and with `AllSides` every participant's.
+            let mut keys = opps.clone();
+            if let (Teams::AllSides, Some(sides)) = (needs.teams, &participants) {
+                keys.extend(sides.iter().map(|o| o.id));
+            }
             self.teams
                 .feed_many(group(
-                    &opps,
+                    &keys,
                     rows.into_iter().map(|m| (m.opportunity_id, m)),
                 ))
+                .await;
+        }
+        if let Some(rows) = participants {
+            self.participants
+                .feed_many(group(&engs, rows.into_iter().map(|o| (o.engagement_id, o))))
                 .await;
         }
         if let Some(rows) = invitations {

@@ -4,7 +4,7 @@ use entity::{
     customers, engagements, favorites, invitations, opportunities, organizations, solutions,
     team_members, users,
 };
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
     QuerySelect,
@@ -129,21 +129,32 @@ pub async fn solutions_of<C: ConnectionTrait>(
         .collect()
 }
 
+/// `SELECT column FROM entity WHERE key IN (keys)`, as a subquery.
+fn select_where_in<E: EntityTrait>(
+    entity: E,
+    column: impl ColumnTrait,
+    key: impl ColumnTrait,
+    keys: &[Uuid],
+) -> SelectStatement {
+    Query::select()
+        .column(column)
+        .from(entity)
+        .and_where(key.is_in(keys.iter().copied()))
+        .take()
+}
+
 /// The customers of the given engagements.
 pub async fn customers_of_engagements<C: ConnectionTrait>(
     db: &C,
     engagements: &[Uuid],
 ) -> Result<Vec<customers::Model>, DbErr> {
     customers::Entity::find()
-        .filter(
-            customers::Column::Id.in_subquery(
-                Query::select()
-                    .column(engagements::Column::CustomerId)
-                    .from(engagements::Entity)
-                    .and_where(engagements::Column::Id.is_in(engagements.iter().copied()))
-                    .take(),
-            ),
-        )
+        .filter(customers::Column::Id.in_subquery(select_where_in(
+            engagements::Entity,
+            engagements::Column::CustomerId,
+            engagements::Column::Id,
+            engagements,
+        )))
         .all(db)
         .await
 }
@@ -155,17 +166,12 @@ pub async fn organizations_of_engagements<C: ConnectionTrait>(
     engagements: &[Uuid],
 ) -> Result<Vec<organizations::Model>, DbErr> {
     organizations::Entity::find()
-        .filter(
-            organizations::Column::Id.in_subquery(
-                Query::select()
-                    .column(opportunities::Column::OrganizationId)
-                    .from(opportunities::Entity)
-                    .and_where(
-                        opportunities::Column::EngagementId.is_in(engagements.iter().copied()),
-                    )
-                    .take(),
-            ),
-        )
+        .filter(organizations::Column::Id.in_subquery(select_where_in(
+            opportunities::Entity,
+            opportunities::Column::OrganizationId,
+            opportunities::Column::EngagementId,
+            engagements,
+        )))
         .all(db)
         .await
 }
@@ -177,15 +183,12 @@ pub async fn teams_of_engagements<C: ConnectionTrait>(
 ) -> Result<Vec<team_members::Model>, DbErr> {
     team_members::Entity::find()
         .filter(
-            team_members::Column::OpportunityId.in_subquery(
-                Query::select()
-                    .column(opportunities::Column::Id)
-                    .from(opportunities::Entity)
-                    .and_where(
-                        opportunities::Column::EngagementId.is_in(engagements.iter().copied()),
-                    )
-                    .take(),
-            ),
+            team_members::Column::OpportunityId.in_subquery(select_where_in(
+                opportunities::Entity,
+                opportunities::Column::Id,
+                opportunities::Column::EngagementId,
+                engagements,
+            )),
         )
         .order_by_asc(team_members::Column::Position)
         .order_by_asc(team_members::Column::Id)
@@ -199,15 +202,12 @@ pub async fn inviters_of_engagements<C: ConnectionTrait>(
     engagements: &[Uuid],
 ) -> Result<Vec<users::Model>, DbErr> {
     users::Entity::find()
-        .filter(
-            users::Column::Id.in_subquery(
-                Query::select()
-                    .column(invitations::Column::InviterUserId)
-                    .from(invitations::Entity)
-                    .and_where(invitations::Column::EngagementId.is_in(engagements.iter().copied()))
-                    .take(),
-            ),
-        )
+        .filter(users::Column::Id.in_subquery(select_where_in(
+            invitations::Entity,
+            invitations::Column::InviterUserId,
+            invitations::Column::EngagementId,
+            engagements,
+        )))
         .all(db)
         .await
 }

@@ -325,17 +325,9 @@ pub async fn list<C: ConnectionTrait>(
 }
 
 fn push_in(sql: &mut Sql, col: &str, values: &[&'static str]) {
-    if values.is_empty() {
-        return;
+    if !values.is_empty() {
+        sql.push(" AND ").push(col).push_in(values.iter().copied());
     }
-    sql.push(" AND ").push(col).push(" IN (");
-    for (i, v) in values.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(*v);
-    }
-    sql.push(")");
 }
 
 /// The events of an engagement that `organization` may see, newest first, before
