@@ -1286,6 +1286,68 @@ const DEEP: &str = "query($first: Int, $s: String) {
                     team { email } solutions { name } }
     } } } }";
 
+/// The fields of one deal, as a list page and the `opportunity` query both select them.
+const DEAL_FIELDS: &str = "id dealName dealType helpWanted stage direction value currency closeDate
+  isFavorite availableActions contact { name consent } contactLocked
+  customer { name country } team { name email } solutions { name publisher { name } }
+  participants { organization { name } stage direction team { email } }
+  invitations { inviterOrganization { name } inviteeOrganization { name } status
+                inviterUser { email } team { email } solutions { name } }";
+
+// A list page loads its nested fields in one round chosen by the selection and hands
+// them to the loaders; the `opportunity` query loads each on its own. Both must show
+// every deal alike, participants' teams and invitations included.
+db_test!(
+    a_list_page_shows_each_deal_as_the_opportunity_query_does,
+    |app| async move {
+        let k = kit(&app).await;
+        for i in 0..9 {
+            let mut extra = json!({ "team": [member(ANNA), member(UWE)] });
+            if i % 2 == 0 {
+                extra["invitations"] = invite_fabrikam(&k)["invitations"].clone();
+            }
+            deal(&app, &k, ANNA, &format!("p{i:02}"), extra).await;
+        }
+        let inbound = mine(&app, &k, FRANK, "INBOUND").await;
+        for (i, id) in ids(&inbound).iter().enumerate() {
+            match i % 3 {
+                0 => accept(&app, FRANK, id, &[FRANK, FIONA]).await,
+                1 => decline(&app, FRANK, id).await,
+                _ => {}
+            }
+        }
+        for (user, view) in [(ANNA, "OUTBOUND"), (FRANK, "INBOUND"), (FRANK, "ARCHIVED")] {
+            let token = app.token(user).await;
+            let page = app
+                .gql(
+                    Some(&token),
+                    &format!(
+                        "{{ opportunities(view: {view}, first: 50) {{ edges {{ node {{ {DEAL_FIELDS} }} }} }} }}"
+                    ),
+                    json!({}),
+                )
+                .await;
+            assert!(page.get("errors").is_none(), "{page}");
+            let edges = page["data"]["opportunities"]["edges"]
+                .as_array()
+                .expect("edges")
+                .clone();
+            assert!(!edges.is_empty(), "{user} {view}: {page}");
+            for e in edges {
+                let node = &e["node"];
+                let one = app
+                    .gql(
+                        Some(&token),
+                        &format!("query($id: ID!) {{ opportunity(id: $id) {{ {DEAL_FIELDS} }} }}"),
+                        json!({ "id": node["id"] }),
+                    )
+                    .await;
+                assert_eq!(&one["data"]["opportunity"], node, "{user} {view}");
+            }
+        }
+    }
+);
+
 db_test!(
     a_page_costs_the_same_statements_whatever_its_size,
     |app| async move {
