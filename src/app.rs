@@ -247,6 +247,7 @@ fn mail_settings(config: &Config) -> anyhow::Result<MailSettings> {
         out_dir: config.data_dir.join("outbox"),
         from,
         domain,
+        frontend_url: config.frontend_url.clone(),
         max_attempts: config.mail_max_attempts.max(1),
         retry_base: std::time::Duration::from_millis(config.mail_retry_base_ms),
         lease: std::time::Duration::from_secs(config.mail_lease_secs.max(1)),

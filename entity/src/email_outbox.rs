@@ -34,6 +34,10 @@ pub struct Model {
     pub last_error: Option<String>,
     pub sent_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// The invitation an email of a sweep (expired, expiring soon) is about: its
+    /// subject and bodies are empty here and rendered at delivery from this
+    /// invitation's facts. `None` for emails rendered when queued.
+    pub invitation_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

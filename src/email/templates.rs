@@ -2,6 +2,9 @@
 //! functions, so the compiler checks every placeholder; HTML is escaped here, once.
 use std::fmt::Write;
 
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
 /// Which email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailKind {
@@ -27,6 +30,23 @@ pub enum MailKind {
 }
 
 impl MailKind {
+    /// The kind named `s` (as [`MailKind::as_str`] writes it).
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            MailKind::InvitationReceived,
+            MailKind::InvitationSent,
+            MailKind::InvitationAccepted,
+            MailKind::AcceptedConfirmation,
+            MailKind::InvitationDeclined,
+            MailKind::DeclinedConfirmation,
+            MailKind::InvitationExpiringSoon,
+            MailKind::InvitationExpired,
+            MailKind::RegistrationUpdate,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             MailKind::InvitationReceived => "INVITATION_RECEIVED",
@@ -59,6 +79,55 @@ pub struct Facts {
     pub notes: Option<String>,
     /// Team contacts to pass on (name, email, phone).
     pub contacts: Vec<(String, String, String)>,
+}
+
+/// One side of an invitation, as its emails name it.
+#[derive(Debug, Clone, Copy)]
+pub struct Party<'a> {
+    pub organization: Uuid,
+    pub name: &'a str,
+    pub opportunity: Uuid,
+    pub deal_name: &'a str,
+}
+
+/// What an invitation's email to one recipient names: the deal of the recipient's own
+/// side (`own`), the other side, the customer, the window's end, a link to the
+/// recipient's opportunity. The one place these are put together, whether the email is
+/// rendered when queued or at delivery (`email::deferred`).
+pub struct InvitationMail<'a> {
+    pub recipient_name: &'a str,
+    pub own: Party<'a>,
+    pub other: Party<'a>,
+    pub customer_name: &'a str,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl InvitationMail<'_> {
+    pub fn facts(
+        &self,
+        frontend_url: &str,
+        reason: Option<String>,
+        notes: Option<String>,
+        contacts: Vec<(String, String, String)>,
+    ) -> Facts {
+        Facts {
+            recipient_name: self.recipient_name.to_owned(),
+            deal_name: self.own.deal_name.to_owned(),
+            customer_name: self.customer_name.to_owned(),
+            other_party: self.other.name.to_owned(),
+            link: link(frontend_url, self.own.opportunity),
+            due: self.expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            reason,
+            notes,
+            contacts,
+        }
+    }
+}
+
+/// The front end's page of an opportunity.
+pub fn link(base: &str, opportunity: Uuid) -> String {
+    let id = crate::domain::global_id::encode("Opportunity", opportunity);
+    format!("{}/opportunities/{id}", base.trim_end_matches('/'))
 }
 
 /// A rendered email.

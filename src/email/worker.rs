@@ -66,6 +66,8 @@ pub struct MailSettings {
     pub from: Mailbox,
     /// The right-hand side of every `Message-ID`.
     pub domain: String,
+    /// The front end's base URL, for the links of emails rendered at delivery.
+    pub frontend_url: String,
     pub max_attempts: i32,
     pub retry_base: Duration,
     pub lease: Duration,
@@ -354,8 +356,11 @@ impl Worker {
     /// Claims one batch of due rows and delivers them, `concurrency` at a time.
     async fn deliver_due(&mut self) -> anyhow::Result<Delivered> {
         let s = &self.settings;
-        let (rows, lease_until) = claim(&self.db, &self.clock, s, self.batch).await?;
+        let (mut rows, lease_until) = claim(&self.db, &self.clock, s, self.batch).await?;
         let claimed = rows.len() as u64;
+        // Emails queued as facts (the sweeps') get their text now; one that cannot be
+        // rendered (what it is about is gone) fails for good, as a malformed one does.
+        let broken = super::deferred::render_rows(&self.db, &s.frontend_url, &mut rows).await?;
         if self
             .counted
             .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
@@ -371,11 +376,14 @@ impl Worker {
         // instance can have claimed the row meanwhile.
         let budget = s.send_timeout.min(s.lease / 2);
         let last_start = lease_until - chrono::Duration::from_std(budget)?;
-        let (clock, transport) = (&self.clock, &self.transport);
+        let (clock, transport, broken) = (&self.clock, &self.transport, &broken);
         let outcomes: Vec<(email_outbox::Model, Outcome)> = stream::iter(rows)
             .map(|row| async move {
                 if clock.now() > last_start {
                     return (row, Outcome::Unsent);
+                }
+                if let Some(why) = broken.get(&row.id) {
+                    return (row, Outcome::Permanent(why.clone()));
                 }
                 let outcome = match message(s, &row) {
                     Ok(m) => tokio::time::timeout(budget, transport.send(m))

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::Deps;
 use super::bulk;
 use super::events::{self, EventDraft};
-use super::notify::{self, InvitationFacts, Notice};
+use super::notify::{self, Notice, Swept};
 use crate::db::begin_write;
 use crate::domain::deal::InvitationStatus;
 use crate::domain::event::EventKind;
@@ -92,7 +92,7 @@ fn pick(sql: &mut Sql, cond: impl Fn(&mut Sql)) {
     if pg {
         sql.push(" FOR UPDATE SKIP LOCKED)");
     }
-    sql.push(") RETURNING id, engagement_id, organization_id, invitation_id, deal_name");
+    sql.push(") RETURNING id, engagement_id, organization_id, invitation_id");
 }
 
 async fn expire_batch(deps: &Deps) -> Result<usize, AppError> {
@@ -112,7 +112,7 @@ async fn expire_batch(deps: &Deps) -> Result<usize, AppError> {
     let started = std::time::Instant::now();
     let rows = txn.query_all_raw(sql.build()).await?;
     let claimed = started.elapsed();
-    let drafts = announce(&txn, deps, &rows, Notice::Expired, now).await?;
+    let drafts = announce(&txn, &rows, Notice::Expired, now).await?;
     let announced = started.elapsed();
     events::append(&txn, now, drafts).await?;
     let appended = started.elapsed();
@@ -132,11 +132,10 @@ async fn expire_batch(deps: &Deps) -> Result<usize, AppError> {
 }
 
 /// For the opportunities a sweep returned: marks their invitations expired (for an
-/// expiry), queues the emails, and drafts the event of each for both sides; a few
-/// statements for the whole batch.
+/// expiry), queues the emails (rendered at delivery), and drafts the event of each for
+/// both sides; a few statements for the whole batch.
 async fn announce(
     txn: &DatabaseTransaction,
-    deps: &Deps,
     rows: &[QueryResult],
     notice: Notice,
     now: chrono::DateTime<chrono::Utc>,
@@ -146,19 +145,17 @@ async fn announce(
         _ => (EventKind::InvitationExpiringSoon, false),
     };
     let mut swept = Vec::with_capacity(rows.len());
-    let mut deal_names = HashMap::with_capacity(rows.len() * 2);
     for row in rows {
         let id: Uuid = row.try_get("", "id")?;
         let engagement: Uuid = row.try_get("", "engagement_id")?;
         let invitee: Uuid = row.try_get("", "organization_id")?;
         let invitation: Option<Uuid> = row.try_get("", "invitation_id")?;
-        deal_names.insert(id, row.try_get::<String>("", "deal_name")?);
         swept.push((id, engagement, invitee, invitation));
     }
     let ids: Vec<Uuid> = swept.iter().filter_map(|s| s.3).collect();
-    // The invitations' columns come back from the update that expires them; any that
-    // it did not change (not pending: never, while the data is consistent) are read.
-    let mut invs: HashMap<Uuid, InvitationFacts> = HashMap::with_capacity(ids.len());
+    // The invitations come back from the update that expires them; any that it did not
+    // change (not pending: never, while the data is consistent) are read.
+    let mut invs: HashMap<Uuid, Swept> = HashMap::with_capacity(ids.len());
     if expiring && !ids.is_empty() {
         let mut sql = Sql::new(txn.get_database_backend());
         sql.push("UPDATE invitations SET status = ")
@@ -169,9 +166,9 @@ async fn announce(
             .bind(InvitationStatus::Pending.as_str())
             .push(" AND id");
         bulk::push_in(&mut sql, &ids);
-        sql.push(" RETURNING ").push(notify::INVITATION_COLUMNS);
+        sql.push(" RETURNING ").push(notify::SWEPT_COLUMNS);
         for row in txn.query_all_raw(sql.build()).await? {
-            let f = InvitationFacts::from_row(&row)?;
+            let f = Swept::from_row(&row)?;
             invs.insert(f.id, f);
         }
     }
@@ -180,11 +177,12 @@ async fn announce(
         .filter(|i| !invs.contains_key(i))
         .copied()
         .collect();
-    for f in InvitationFacts::load(txn, &rest).await? {
+    for f in Swept::load(txn, &rest).await? {
         invs.insert(f.id, f);
     }
-    let ordered: Vec<InvitationFacts> = ids.iter().filter_map(|i| invs.remove(i)).collect();
-    let inviters = notify::invitations_batch(txn, deps, &ordered, deal_names, notice, now).await?;
+    let ordered: Vec<Swept> = ids.iter().filter_map(|i| invs.remove(i)).collect();
+    notify::invitations_deferred(txn, &ordered, &notice, now).await?;
+    let inviters: HashMap<Uuid, Uuid> = ordered.iter().map(|i| (i.id, i.inviter)).collect();
     Ok(swept
         .into_iter()
         .map(|(id, engagement, invitee, invitation)| {
@@ -227,7 +225,7 @@ async fn remind_batch(deps: &Deps) -> Result<usize, AppError> {
     due(&mut sql);
     pick(&mut sql, due);
     let rows = txn.query_all_raw(sql.build()).await?;
-    let drafts = announce(&txn, deps, &rows, Notice::ExpiringSoon, now).await?;
+    let drafts = announce(&txn, &rows, Notice::ExpiringSoon, now).await?;
     events::append(&txn, now, drafts).await?;
     txn.commit().await?;
     if !rows.is_empty() {

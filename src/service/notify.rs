@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use entity::{invitations, organizations, users};
+use entity::{invitations, users};
 use sea_orm::sea_query::{ArrayType, Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryResult, Value};
 use uuid::Uuid;
@@ -12,7 +12,7 @@ use super::Deps;
 use super::bulk::{self, Col, Fixed};
 use super::deal_input::TeamMember;
 use crate::domain::Role;
-use crate::email::templates::{Facts as MailFacts, MailKind, render};
+use crate::email::templates::{InvitationMail, MailKind, Party, render};
 use crate::error::AppError;
 use crate::store::{Sql, deals as store, directory};
 
@@ -29,22 +29,20 @@ pub enum Notice {
     Expired,
 }
 
-/// One side of an invitation, as its emails name it.
-#[derive(Debug, Clone, Copy)]
-struct Party<'a> {
-    organization: Uuid,
-    name: &'a str,
-    opportunity: Uuid,
-    deal_name: &'a str,
+/// Which side of the invitation a recipient is on: its organization is "us", the
+/// other side "them".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Inviter,
+    Invitee,
 }
 
+/// Someone SPEC §8 emails about a notice.
 struct Recipient<'a> {
     name: &'a str,
     email: &'a str,
     kind: MailKind,
-    /// The recipient's own side: its organization is "us", the other side "them".
-    own: Party<'a>,
-    other: Party<'a>,
+    side: Side,
 }
 
 /// An email ready for the outbox.
@@ -65,110 +63,94 @@ struct Facts<'a> {
     /// The inviter's team members who want email and did not turn notifications off.
     inviter_team: &'a [TeamMember],
     /// The invitee organization's active referral admins with notifications on.
-    admins: &'a [&'a users::Model],
+    admins: &'a [users::Model],
     /// The acting user, when active with notifications on.
     actor: Option<&'a users::Model>,
     /// The invitee's team contacts, for an acceptance.
     contacts: &'a [(String, String, String)],
 }
 
-/// The emails SPEC §8 sends for `notice` (one per address, case-insensitively), in
-/// order: appended to `out`.
-fn compose(frontend_url: &str, f: &Facts<'_>, notice: &Notice, out: &mut Vec<Mail>) {
+/// Who SPEC §8 emails about `notice`, in order, one per address (case-insensitively;
+/// the first mention wins). The one place this is decided, for emails rendered when
+/// queued and for those rendered at delivery alike.
+fn recipients<'a>(
+    notice: &Notice,
+    inviter_team: &'a [TeamMember],
+    admins: &'a [users::Model],
+    actor: Option<&'a users::Model>,
+) -> Vec<Recipient<'a>> {
     let to_invitee_admins = |kind| {
-        f.admins.iter().map(move |u| Recipient {
+        admins.iter().map(move |u| Recipient {
             name: &u.name,
             email: &u.email,
             kind,
-            own: f.invitee,
-            other: f.inviter,
+            side: Side::Invitee,
         })
     };
     let to_inviter_team = |kind| {
-        f.inviter_team.iter().map(move |m| Recipient {
+        inviter_team.iter().map(move |m| Recipient {
             name: &m.name,
             email: &m.email,
             kind,
-            own: f.inviter,
-            other: f.invitee,
+            side: Side::Inviter,
         })
     };
-    let to_actor = |kind, own, other| {
-        f.actor.into_iter().map(move |u| Recipient {
+    let to_actor = |kind, side| {
+        actor.into_iter().map(move |u| Recipient {
             name: &u.name,
             email: &u.email,
             kind,
-            own,
-            other,
+            side,
         })
     };
-    let (recipients, reason, notes): (Vec<Recipient<'_>>, _, _) = match notice {
-        Notice::Sent => (
-            to_invitee_admins(MailKind::InvitationReceived)
-                .chain(to_actor(MailKind::InvitationSent, f.inviter, f.invitee))
-                .collect(),
-            None,
-            None,
-        ),
-        Notice::Accepted => (
-            to_inviter_team(MailKind::InvitationAccepted)
-                .chain(to_actor(
-                    MailKind::AcceptedConfirmation,
-                    f.invitee,
-                    f.inviter,
-                ))
-                .collect(),
-            None,
-            None,
-        ),
-        Notice::Declined { reason, notes } => (
-            to_inviter_team(MailKind::InvitationDeclined)
-                .chain(to_actor(
-                    MailKind::DeclinedConfirmation,
-                    f.invitee,
-                    f.inviter,
-                ))
-                .collect(),
-            Some(reason.clone()),
-            notes.clone(),
-        ),
-        Notice::ExpiringSoon => (
-            to_invitee_admins(MailKind::InvitationExpiringSoon).collect(),
-            None,
-            None,
-        ),
-        Notice::Expired => (
-            to_inviter_team(MailKind::InvitationExpired)
-                .chain(to_invitee_admins(MailKind::InvitationExpired))
-                .collect(),
-            None,
-            None,
-        ),
+    let all: Vec<Recipient<'a>> = match notice {
+        Notice::Sent => to_invitee_admins(MailKind::InvitationReceived)
+            .chain(to_actor(MailKind::InvitationSent, Side::Inviter))
+            .collect(),
+        Notice::Accepted => to_inviter_team(MailKind::InvitationAccepted)
+            .chain(to_actor(MailKind::AcceptedConfirmation, Side::Invitee))
+            .collect(),
+        Notice::Declined { .. } => to_inviter_team(MailKind::InvitationDeclined)
+            .chain(to_actor(MailKind::DeclinedConfirmation, Side::Invitee))
+            .collect(),
+        Notice::ExpiringSoon => to_invitee_admins(MailKind::InvitationExpiringSoon).collect(),
+        Notice::Expired => to_inviter_team(MailKind::InvitationExpired)
+            .chain(to_invitee_admins(MailKind::InvitationExpired))
+            .collect(),
     };
-    let due = f.expires_at.format("%Y-%m-%d %H:%M UTC").to_string();
     let mut seen = HashSet::new();
-    for r in recipients {
-        if !seen.insert(r.email.to_lowercase()) {
-            continue;
-        }
-        let facts = MailFacts {
-            recipient_name: r.name.to_owned(),
-            deal_name: r.own.deal_name.to_owned(),
-            customer_name: f.customer_name.to_owned(),
-            other_party: r.other.name.to_owned(),
-            link: link(frontend_url, r.own.opportunity),
-            due: due.clone(),
-            reason: reason.clone(),
-            notes: notes.clone(),
-            contacts: if r.kind == MailKind::InvitationAccepted {
-                f.contacts.to_vec()
-            } else {
-                Vec::new()
-            },
+    all.into_iter()
+        .filter(|r| seen.insert(r.email.to_lowercase()))
+        .collect()
+}
+
+/// The emails SPEC §8 sends for `notice`, rendered: appended to `out`.
+fn compose(frontend_url: &str, f: &Facts<'_>, notice: &Notice, out: &mut Vec<Mail>) {
+    let (reason, notes) = match notice {
+        Notice::Declined { reason, notes } => (Some(reason.clone()), notes.clone()),
+        _ => (None, None),
+    };
+    for r in recipients(notice, f.inviter_team, f.admins, f.actor) {
+        let (own, other) = match r.side {
+            Side::Inviter => (f.inviter, f.invitee),
+            Side::Invitee => (f.invitee, f.inviter),
         };
+        let mail = InvitationMail {
+            recipient_name: r.name,
+            own,
+            other,
+            customer_name: f.customer_name,
+            expires_at: f.expires_at,
+        };
+        let contacts = if r.kind == MailKind::InvitationAccepted {
+            f.contacts.to_vec()
+        } else {
+            Vec::new()
+        };
+        let facts = mail.facts(frontend_url, reason.clone(), notes.clone(), contacts);
         out.push(Mail {
             kind: r.kind,
-            organization: r.own.organization,
+            organization: own.organization,
             email: r.email.to_owned(),
             name: r.name.to_owned(),
             rendered: render(r.kind, &facts),
@@ -262,16 +244,10 @@ pub async fn invitation<C: ConnectionTrait>(
     let team: Vec<TeamMember> = serde_json::from_value(inv.team.clone()).unwrap_or_default();
     let emails: Vec<String> = team.iter().map(|m| m.email.clone()).collect();
     let muted = muted_emails(txn, &emails).await?;
-    let admins: Vec<users::Model> = users::Entity::find()
-        .filter(users::Column::OrganizationId.eq(invitee.id))
-        .filter(users::Column::Active.eq(true))
-        .filter(users::Column::NotificationsEnabled.eq(true))
-        .all(txn)
+    let admins = referral_admins(txn, &[invitee.id])
         .await?
-        .into_iter()
-        .filter(|u| Role::parse_list(&u.roles).contains(&Role::ReferralAdmin))
-        .collect();
-    let admins: Vec<&users::Model> = admins.iter().collect();
+        .remove(&invitee.id)
+        .unwrap_or_default();
     let actor_user = match actor {
         Some(id) => directory::user(txn, id)
             .await?
@@ -316,34 +292,26 @@ pub async fn invitation<C: ConnectionTrait>(
     queue(txn, mails, now).await
 }
 
-/// The columns of an invitation that its emails need, as [`INVITATION_COLUMNS`] reads
-/// them (from a `SELECT` or an `UPDATE … RETURNING`).
+/// An invitation a sweep picked, as its notices need it: [`SWEPT_COLUMNS`], read from a
+/// `SELECT` or an `UPDATE … RETURNING`.
 #[derive(Debug, Clone)]
-pub struct InvitationFacts {
+pub struct Swept {
     pub id: Uuid,
-    pub engagement: Uuid,
     pub inviter: Uuid,
     pub invitee: Uuid,
-    pub inviter_opportunity: Uuid,
-    pub invitee_opportunity: Uuid,
-    pub expires_at: DateTime<Utc>,
+    /// The terms' team, frozen when sent.
     pub team: serde_json::Value,
 }
 
-/// The column list [`InvitationFacts::from_row`] reads.
-pub const INVITATION_COLUMNS: &str = "id, engagement_id, inviter_organization_id, \
-    invitee_organization_id, inviter_opportunity_id, invitee_opportunity_id, expires_at, team";
+/// The column list [`Swept::from_row`] reads.
+pub const SWEPT_COLUMNS: &str = "id, inviter_organization_id, invitee_organization_id, team";
 
-impl InvitationFacts {
+impl Swept {
     pub fn from_row(row: &QueryResult) -> Result<Self, DbErr> {
-        Ok(InvitationFacts {
+        Ok(Swept {
             id: row.try_get("", "id")?,
-            engagement: row.try_get("", "engagement_id")?,
             inviter: row.try_get("", "inviter_organization_id")?,
             invitee: row.try_get("", "invitee_organization_id")?,
-            inviter_opportunity: row.try_get("", "inviter_opportunity_id")?,
-            invitee_opportunity: row.try_get("", "invitee_opportunity_id")?,
-            expires_at: row.try_get("", "expires_at")?,
             team: row.try_get("", "team")?,
         })
     }
@@ -355,7 +323,7 @@ impl InvitationFacts {
         }
         let mut sql = Sql::new(txn.get_database_backend());
         sql.push("SELECT ")
-            .push(INVITATION_COLUMNS)
+            .push(SWEPT_COLUMNS)
             .push(" FROM invitations WHERE id");
         bulk::push_in(&mut sql, ids);
         txn.query_all_raw(sql.build())
@@ -366,82 +334,46 @@ impl InvitationFacts {
     }
 }
 
-/// [`invitation`] for many invitations at once, with no acting user (a sweep's
-/// notices): a few set-based reads for the whole batch (at most [`bulk::MAX_IN`]
-/// invitations), then one insert of all their outbox rows, in the order of `invs`.
-/// `deal_names` may hold the deal names of opportunities the caller already read; the
-/// others are read here. Returns the inviter organization of each invitation.
-pub async fn invitations_batch<C: ConnectionTrait>(
+/// The columns of an outbox row rendered at delivery, written per row.
+const DEFERRED_COLS: [Col; 6] = [
+    Col::new("id", ArrayType::Uuid, "uuid"),
+    Col::new("kind", ArrayType::String, "text"),
+    Col::new("organization_id", ArrayType::Uuid, "uuid"),
+    Col::new("recipient_email", ArrayType::String, "text"),
+    Col::new("recipient_name", ArrayType::String, "text"),
+    Col::new("invitation_id", ArrayType::Uuid, "uuid"),
+];
+
+/// The emails of a sweep's notices (`Expired`, `ExpiringSoon`; no acting user) about
+/// many invitations at once (at most [`bulk::MAX_IN`]), queued in the caller's
+/// transaction. Who gets them is decided here, now, by the same [`recipients`] as every
+/// other email; what they say is rendered at delivery from the invitation
+/// (`email::deferred`, the same templates and facts), so a row holds the recipient and
+/// the invitation's id instead of ~1 KB of subject, text and HTML. Two reads for the
+/// whole batch (the invitee organizations' admins, who among the teams turned mail
+/// off), then one insert.
+pub async fn invitations_deferred<C: ConnectionTrait>(
     txn: &C,
-    deps: &Deps,
-    invs: &[InvitationFacts],
-    mut deal_names: HashMap<Uuid, String>,
-    notice: Notice,
+    invs: &[Swept],
+    notice: &Notice,
     now: DateTime<Utc>,
-) -> Result<HashMap<Uuid, Uuid>, AppError> {
+) -> Result<(), AppError> {
     let started = std::time::Instant::now();
-    let backend = txn.get_database_backend();
-    // Deal names not known yet, and customer names by engagement.
-    let mut opps: Vec<Uuid> = invs
-        .iter()
-        .flat_map(|i| [i.inviter_opportunity, i.invitee_opportunity])
-        .filter(|o| !deal_names.contains_key(o))
-        .collect();
-    opps.sort();
-    opps.dedup();
-    for chunk in opps.chunks(bulk::MAX_IN) {
-        let mut sql = Sql::new(backend);
-        sql.push("SELECT id, deal_name FROM opportunities WHERE id");
-        bulk::push_in(&mut sql, chunk);
-        for row in txn.query_all_raw(sql.build()).await? {
-            deal_names.insert(row.try_get("", "id")?, row.try_get("", "deal_name")?);
-        }
-    }
-    let mut engagements: Vec<Uuid> = invs.iter().map(|i| i.engagement).collect();
-    engagements.sort();
-    engagements.dedup();
-    let mut customers: HashMap<Uuid, String> = HashMap::with_capacity(engagements.len());
-    for chunk in engagements.chunks(bulk::MAX_IN) {
-        let mut sql = Sql::new(backend);
-        sql.push(
-            "SELECT e.id, c.name FROM engagements e JOIN customers c ON c.id = e.customer_id \
-             WHERE e.id",
-        );
-        bulk::push_in(&mut sql, chunk);
-        for row in txn.query_all_raw(sql.build()).await? {
-            customers.insert(row.try_get("", "id")?, row.try_get("", "name")?);
-        }
-    }
-    // The organizations (few), their admins, and who among the teams turned mail off.
+    let with_team = matches!(notice, Notice::Expired);
     let teams: Vec<Vec<TeamMember>> = invs
         .iter()
-        .map(|i| serde_json::from_value(i.team.clone()).unwrap_or_default())
-        .collect();
-    let mut org_ids: Vec<Uuid> = invs.iter().flat_map(|i| [i.inviter, i.invitee]).collect();
-    org_ids.sort();
-    org_ids.dedup();
-    let orgs: HashMap<Uuid, organizations::Model> = organizations::Entity::find()
-        .filter(organizations::Column::Id.is_in(org_ids.iter().copied()))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o))
+        .map(|i| {
+            if with_team {
+                serde_json::from_value(i.team.clone()).unwrap_or_default()
+            } else {
+                Vec::new()
+            }
+        })
         .collect();
     let mut invitees: Vec<Uuid> = invs.iter().map(|i| i.invitee).collect();
     invitees.sort();
     invitees.dedup();
-    let users_on: Vec<users::Model> = users::Entity::find()
-        .filter(users::Column::OrganizationId.is_in(invitees.iter().copied()))
-        .filter(users::Column::Active.eq(true))
-        .filter(users::Column::NotificationsEnabled.eq(true))
-        .all(txn)
-        .await?;
-    let mut admins: HashMap<Uuid, Vec<&users::Model>> = HashMap::new();
-    for u in &users_on {
-        if Role::parse_list(&u.roles).contains(&Role::ReferralAdmin) {
-            admins.entry(u.organization_id).or_default().push(u);
-        }
-    }
+    let admins = referral_admins(txn, &invitees).await?;
     let mut emails: Vec<String> = teams
         .iter()
         .flatten()
@@ -454,74 +386,87 @@ pub async fn invitations_batch<C: ConnectionTrait>(
     for chunk in emails.chunks(bulk::MAX_IN) {
         muted.extend(muted_emails(txn, chunk).await?);
     }
-    let mut contacts: HashMap<Uuid, Vec<(String, String, String)>> = HashMap::new();
-    if matches!(notice, Notice::Accepted) {
-        let opps: Vec<Uuid> = invs.iter().map(|i| i.invitee_opportunity).collect();
-        for chunk in opps.chunks(bulk::MAX_IN) {
-            for m in store::teams(txn, chunk).await? {
-                contacts
-                    .entry(m.opportunity_id)
-                    .or_default()
-                    .push((m.name, m.email, m.phone));
-            }
-        }
-    }
     let loaded = started.elapsed();
 
-    let none = Vec::new();
-    let mut found = HashMap::with_capacity(invs.len());
-    let mut mails = Vec::with_capacity(invs.len() * 3);
+    let mut cols: Vec<Vec<Value>> = (0..DEFERRED_COLS.len())
+        .map(|_| Vec::with_capacity(invs.len() * 3))
+        .collect();
+    let mut inviter_team = Vec::new();
     for (inv, team) in invs.iter().zip(&teams) {
-        let inviter = orgs.get(&inv.inviter).ok_or_else(|| missing("inviter"))?;
-        let invitee = orgs.get(&inv.invitee).ok_or_else(|| missing("invitee"))?;
-        let deal = |id, what| {
-            deal_names
-                .get(id)
-                .map(String::as_str)
-                .ok_or_else(|| missing(what))
-        };
-        let inviter_team: Vec<TeamMember> = team
-            .iter()
-            .filter(|m| m.notify && !muted.contains(&m.email.to_lowercase()))
-            .cloned()
-            .collect();
-        let facts = Facts {
-            inviter: Party {
-                organization: inviter.id,
-                name: &inviter.name,
-                opportunity: inv.inviter_opportunity,
-                deal_name: deal(&inv.inviter_opportunity, "inviter opportunity")?,
-            },
-            invitee: Party {
-                organization: invitee.id,
-                name: &invitee.name,
-                opportunity: inv.invitee_opportunity,
-                deal_name: deal(&inv.invitee_opportunity, "invitee opportunity")?,
-            },
-            customer_name: customers
-                .get(&inv.engagement)
-                .ok_or_else(|| missing("customer"))?,
-            expires_at: inv.expires_at,
-            inviter_team: &inviter_team,
-            admins: admins.get(&invitee.id).map_or(&[][..], Vec::as_slice),
-            actor: None,
-            contacts: contacts.get(&inv.invitee_opportunity).unwrap_or(&none),
-        };
-        compose(&deps.frontend_url, &facts, &notice, &mut mails);
-        found.insert(inv.id, inv.inviter);
+        inviter_team.clear();
+        inviter_team.extend(
+            team.iter()
+                .filter(|m| m.notify && !muted.contains(&m.email.to_lowercase()))
+                .cloned(),
+        );
+        let admins = admins.get(&inv.invitee).map_or(&[][..], Vec::as_slice);
+        for r in recipients(notice, &inviter_team, admins, None) {
+            let organization = match r.side {
+                Side::Inviter => inv.inviter,
+                Side::Invitee => inv.invitee,
+            };
+            cols[0].push(Uuid::now_v7().into());
+            cols[1].push(r.kind.as_str().into());
+            cols[2].push(organization.into());
+            cols[3].push(r.email.into());
+            cols[4].push(r.name.into());
+            cols[5].push(inv.id.into());
+        }
     }
     let composed = started.elapsed();
-    let n = mails.len();
-    queue(txn, mails, now).await?;
+    let n = cols[0].len();
+    bulk::insert(
+        txn,
+        "email_outbox",
+        &DEFERRED_COLS,
+        cols,
+        &[
+            ("subject", Fixed::Sql("''")),
+            ("body_text", Fixed::Sql("''")),
+            ("body_html", Fixed::Sql("''")),
+            ("event_seq", Fixed::Sql("NULL")),
+            ("status", Fixed::Sql("'PENDING'")),
+            ("attempts", Fixed::Sql("0")),
+            ("next_attempt_at", Fixed::Bind(now.into())),
+            ("lease_until", Fixed::Sql("NULL")),
+            ("last_error", Fixed::Sql("NULL")),
+            ("sent_at", Fixed::Sql("NULL")),
+            ("created_at", Fixed::Bind(now.into())),
+        ],
+    )
+    .await?;
     tracing::debug!(
         invitations = invs.len(),
         mails = n,
         load_ms = loaded.as_millis() as u64,
         compose_ms = (composed - loaded).as_millis() as u64,
         queue_ms = (started.elapsed() - composed).as_millis() as u64,
-        "notify: a batch"
+        "notify: a batch, rendered at delivery"
     );
-    Ok(found)
+    Ok(())
+}
+
+/// The active referral admins with notifications on of these organizations.
+async fn referral_admins<C: ConnectionTrait>(
+    txn: &C,
+    organizations: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<users::Model>>, DbErr> {
+    let mut admins: HashMap<Uuid, Vec<users::Model>> = HashMap::new();
+    if organizations.is_empty() {
+        return Ok(admins);
+    }
+    for u in users::Entity::find()
+        .filter(users::Column::OrganizationId.is_in(organizations.iter().copied()))
+        .filter(users::Column::Active.eq(true))
+        .filter(users::Column::NotificationsEnabled.eq(true))
+        .all(txn)
+        .await?
+    {
+        if Role::parse_list(&u.roles).contains(&Role::ReferralAdmin) {
+            admins.entry(u.organization_id).or_default().push(u);
+        }
+    }
+    Ok(admins)
 }
 
 /// Lower-case emails of users who turned notifications off: a team member with such an
@@ -543,6 +488,5 @@ async fn muted_emails<C: ConnectionTrait>(
 
 /// The front end's page of an opportunity.
 pub fn link(base: &str, opportunity: Uuid) -> String {
-    let id = crate::domain::global_id::encode("Opportunity", opportunity);
-    format!("{}/opportunities/{id}", base.trim_end_matches('/'))
+    crate::email::templates::link(base, opportunity)
 }

@@ -19,11 +19,16 @@ pub async fn failed(
         )
         .into());
     }
-    Ok(email_outbox::Entity::find()
+    let mut rows = email_outbox::Entity::find()
         .filter(email_outbox::Column::OrganizationId.eq(viewer.organization_id))
         .filter(email_outbox::Column::Status.eq("FAILED"))
         .order_by_desc(email_outbox::Column::CreatedAt)
         .limit(limit)
         .all(db)
-        .await?)
+        .await?;
+    // Emails queued as facts get their subject (and bodies) as the worker rendered
+    // them; only the subject is shown, so the link's base does not matter. One that
+    // could not be rendered keeps its empty subject (its error says why).
+    crate::email::deferred::render_rows(db, "", &mut rows).await?;
+    Ok(rows)
 }

@@ -469,6 +469,7 @@ async fn announce(
             last_error: None,
             sent_at: None,
             created_at: now,
+            invitation_id: None,
         }));
     }
     if !rows.is_empty() {

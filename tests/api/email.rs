@@ -66,6 +66,10 @@ on_both_databases!(
     super::every_email_reaches_the_right_people_with_both_parts
 );
 on_both_databases!(
+    an_expiry_email_is_queued_as_facts_and_delivered_as_the_templates_say,
+    super::an_expiry_email_is_queued_as_facts_and_delivered_as_the_templates_say
+);
+on_both_databases!(
     a_muted_user_gets_nothing_whatever_case_the_team_lists_the_address_in,
     super::a_muted_user_gets_nothing_whatever_case_the_team_lists_the_address_in
 );
@@ -305,23 +309,41 @@ async fn mute(app: &TestApp, email: &str) {
 // Outbox rows and received messages.
 // ---------------------------------------------------------------------------------
 
-/// The outbox rows about the deal with this tag (every subject names the deal).
+/// The outbox rows about the deal with this tag (every subject names the deal); the
+/// rows queued as facts (the sweeps') with the subject and bodies the worker renders
+/// for them at delivery.
 async fn rows(app: &TestApp, tag: &str) -> Vec<email_outbox::Model> {
-    email_outbox::Entity::find()
+    let mut all = email_outbox::Entity::find()
         .all(&app.db)
         .await
-        .expect("outbox")
-        .into_iter()
+        .expect("outbox");
+    rendered(app, &mut all).await;
+    all.into_iter()
         .filter(|r| r.subject.contains(tag))
         .collect()
 }
 
 async fn row(app: &TestApp, id: Uuid) -> email_outbox::Model {
-    email_outbox::Entity::find_by_id(id)
-        .one(&app.db)
+    let mut one = vec![
+        email_outbox::Entity::find_by_id(id)
+            .one(&app.db)
+            .await
+            .expect("outbox")
+            .expect("the row"),
+    ];
+    rendered(app, &mut one).await;
+    one.remove(0)
+}
+
+/// Fills in the text of the rows queued as facts, as the worker does at delivery.
+async fn rendered(app: &TestApp, rows: &mut [email_outbox::Model]) {
+    let broken = cosell::email::deferred::render_rows(&app.db, FRONTEND, rows)
         .await
-        .expect("outbox")
-        .expect("the row")
+        .expect("render");
+    assert!(
+        broken.is_empty(),
+        "rows that cannot be rendered: {broken:?}"
+    );
 }
 
 fn message_id(row: &email_outbox::Model) -> String {
@@ -784,6 +806,157 @@ async fn every_email_reaches_the_right_people_with_both_parts(backend: Backend) 
         .collect();
     let distinct: BTreeSet<&String> = all.iter().collect();
     assert_eq!(distinct.len(), all.len(), "Message-IDs are unique: {all:?}");
+    finish(app).await;
+}
+
+/// The sweeps queue their emails as facts (recipient, side, invitation; no text), and
+/// the worker renders them at delivery: what arrives is exactly what the templates say
+/// for the facts of the invitation, for each side — subject, plain text and HTML — with
+/// the row's Message-ID; the reminder likewise.
+async fn an_expiry_email_is_queued_as_facts_and_delivered_as_the_templates_say(backend: Backend) {
+    use cosell::email::templates::{Facts, MailKind, render};
+    let sink = SmtpSink::start().await;
+    let Some(app) = spawn(backend, Some(&sink), |_| {}).await else {
+        return;
+    };
+    let fx = fixtures(&app).await;
+    let name = unique("Deferred Email");
+    let team = vec![
+        member("Anna Admin", ANNA, true),
+        member("Otto <Outside> & Co", OTTO, true),
+    ];
+    let mine = create_deal(&app, &fx, &name, team, &[&fx.fabrikam]).await;
+    let theirs = received(&app, FRANK, &name).await;
+    app.advance_clock(chrono::Duration::days(12));
+    cosell::service::expiry::remind_due(&app.server.services.deps())
+        .await
+        .expect("reminders");
+    app.advance_clock(chrono::Duration::days(3));
+    assert!(app.expire_now().await >= 1, "the invitation expired");
+
+    // In the database: the recipient, its side and the invitation; no text.
+    let frank_name = users::Entity::find()
+        .filter(users::Column::Email.eq(FRANK))
+        .one(&app.db)
+        .await
+        .expect("users")
+        .expect("Frank")
+        .name;
+    let queued: Vec<email_outbox::Model> = email_outbox::Entity::find()
+        .filter(email_outbox::Column::InvitationId.is_not_null())
+        .all(&app.db)
+        .await
+        .expect("outbox");
+    let invitation = queued
+        .iter()
+        .find(|r| r.recipient_email == OTTO)
+        .and_then(|r| r.invitation_id)
+        .expect("Otto's expiry email refers to the invitation");
+    let mine_ids: Vec<&email_outbox::Model> = queued
+        .iter()
+        .filter(|r| r.invitation_id == Some(invitation))
+        .collect();
+    assert_eq!(
+        mine_ids.len(),
+        4,
+        "1 reminder + 3 expiry emails: {mine_ids:?}"
+    );
+    for r in &mine_ids {
+        assert!(
+            r.subject.is_empty() && r.body_text.is_empty() && r.body_html.is_empty(),
+            "queued as facts, not text: {r:?}"
+        );
+    }
+    let inv = entity::invitations::Entity::find_by_id(invitation)
+        .one(&app.db)
+        .await
+        .expect("invitations")
+        .expect("the invitation");
+    let due = inv.expires_at.format("%Y-%m-%d %H:%M UTC").to_string();
+
+    // Delivered: exactly what the templates make of the facts, side by side.
+    let got = expect_emails(
+        &app,
+        &sink,
+        &name,
+        &[
+            ("INVITATION_RECEIVED", FRANK, CONTOSO, &theirs),
+            ("INVITATION_SENT", ANNA, FABRIKAM, &mine),
+            ("INVITATION_EXPIRING_SOON", FRANK, CONTOSO, &theirs),
+            ("INVITATION_EXPIRED", ANNA, FABRIKAM, &mine),
+            ("INVITATION_EXPIRED", OTTO, FABRIKAM, &mine),
+            ("INVITATION_EXPIRED", FRANK, CONTOSO, &theirs),
+        ],
+    )
+    .await;
+    let cases = [
+        (
+            MailKind::InvitationExpiringSoon,
+            FRANK,
+            frank_name.as_str(),
+            CONTOSO,
+            &theirs,
+        ),
+        (
+            MailKind::InvitationExpired,
+            ANNA,
+            "Anna Admin",
+            FABRIKAM,
+            &mine,
+        ),
+        (
+            MailKind::InvitationExpired,
+            OTTO,
+            "Otto <Outside> & Co",
+            FABRIKAM,
+            &mine,
+        ),
+        (
+            MailKind::InvitationExpired,
+            FRANK,
+            frank_name.as_str(),
+            CONTOSO,
+            &theirs,
+        ),
+    ];
+    for (kind, to, recipient, other, opportunity) in cases {
+        let (r, mail) = got
+            .iter()
+            .find(|(r, _)| r.kind == kind.as_str() && r.recipient_email == to)
+            .expect("delivered");
+        assert_eq!(r.invitation_id, Some(invitation), "{kind:?} to {to}");
+        let want = render(
+            kind,
+            &Facts {
+                recipient_name: recipient.to_owned(),
+                deal_name: name.clone(),
+                customer_name: CUSTOMER.to_owned(),
+                other_party: other.to_owned(),
+                link: link(opportunity),
+                due: due.clone(),
+                reason: None,
+                notes: None,
+                contacts: Vec::new(),
+            },
+        );
+        let what = format!("{kind:?} to {to}");
+        assert_eq!(
+            mail.header("Subject"),
+            Some(want.subject.as_str()),
+            "{what}"
+        );
+        assert_eq!(
+            mail.part("text/plain").trim_end(),
+            want.text.trim_end(),
+            "{what}"
+        );
+        assert_eq!(
+            mail.part("text/html").trim_end(),
+            want.html.trim_end(),
+            "{what}"
+        );
+        assert_eq!(mail.message_id(), message_id(r), "{what}");
+    }
     finish(app).await;
 }
 
