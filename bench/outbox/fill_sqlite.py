@@ -2,7 +2,8 @@
 
 The rows are copies, round-robin, of the ones `cosell seed` queued through the real
 services (same kinds, recipients, subjects, rendered text and HTML bodies, RFC 3339 text
-timestamps as sqlx writes them), each with a fresh UUIDv7 id as a 16-byte blob like the
+timestamps as sqlx writes them; the sweep's emails as the invitation they are about,
+rendered by the worker), each with a fresh UUIDv7 id as a 16-byte blob like the
 real code's `Uuid::now_v7()`; the seeded originals are then deleted, so the outbox
 holds exactly N PENDING rows.
 
@@ -14,7 +15,7 @@ import sys
 import time
 
 COLS = ("event_seq, kind, organization_id, recipient_email, recipient_name, subject, "
-        "body_text, body_html, next_attempt_at, created_at")
+        "body_text, body_html, next_attempt_at, created_at, invitation_id")
 
 
 def uuid7(ms: int) -> bytes:
@@ -40,7 +41,7 @@ def main() -> None:
         db.execute("DELETE FROM email_outbox")
         db.executemany(
             f"INSERT INTO email_outbox (id, {COLS}, status, attempts, lease_until, "
-            "last_error, sent_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,'PENDING',0,NULL,NULL,NULL)",
+            "last_error, sent_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'PENDING',0,NULL,NULL,NULL)",
             rows,
         )
     (count,) = db.execute("SELECT count(*) FROM email_outbox WHERE status = 'PENDING'").fetchone()
