@@ -335,7 +335,7 @@ impl DealMutation {
         let (invitation, user_errors) =
             payload(deals::send_invitation(&app(ctx)?.deps, v, send).await)?;
         Ok(SendInvitationPayload {
-            invitation: invitation.map(Invitation),
+            invitation: invitation.map(Invitation::from),
             user_errors,
         })
     }

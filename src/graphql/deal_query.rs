@@ -251,7 +251,7 @@ impl DealQuery {
         Ok(views::invitation(&app(ctx)?.db, v, uuid)
             .await
             .gql()?
-            .map(Invitation))
+            .map(Invitation::from))
     }
 
     /// A list tab of the viewer's opportunities (a referral user sees those whose team
@@ -286,8 +286,7 @@ impl DealQuery {
             .gql()?;
         let needs = PageNeeds::of(&selection.field("edges").field("node"))
             .or(PageNeeds::of(&selection.field("nodes")));
-        let models: Vec<entity::opportunities::Model> =
-            page.rows.iter().map(|(_, m)| m.clone()).collect();
+        let models: Vec<&entity::opportunities::Model> = page.rows.iter().map(|(_, m)| m).collect();
         loaders(ctx)?
             .prime(db, v.user_id, &models, needs)
             .await

@@ -4,6 +4,8 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{engagements, events, invitations, opportunities, team_members};
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use super::connection::ConnectionFields;
@@ -151,7 +153,7 @@ fn internal(what: &str) -> async_graphql::Error {
     AppError::Internal(anyhow::anyhow!("{what} missing")).into_graphql()
 }
 
-async fn engagement(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<engagements::Model> {
+async fn engagement(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Arc<engagements::Model>> {
     load(&loaders(ctx)?.engagements, id)
         .await?
         .ok_or_else(|| internal("engagement"))
@@ -167,7 +169,7 @@ async fn team(ctx: &Context<'_>, opportunity: Uuid) -> async_graphql::Result<Vec
 }
 
 /// A person working a deal.
-pub struct TeamMember(pub team_members::Model);
+pub struct TeamMember(pub Arc<team_members::Model>);
 
 #[Object]
 impl TeamMember {
@@ -308,9 +310,9 @@ impl Opportunity {
     async fn contact(&self, ctx: &Context<'_>) -> async_graphql::Result<CustomerContact> {
         let e = engagement(ctx, self.0.engagement_id).await?;
         Ok(CustomerContact {
-            name: e.contact_name,
-            phone: e.contact_phone,
-            email: e.contact_email,
+            name: e.contact_name.clone(),
+            phone: e.contact_phone.clone(),
+            email: e.contact_email.clone(),
             consent: e.contact_consent,
         })
     }
@@ -476,7 +478,7 @@ impl Opportunity {
 }
 
 /// Another organization's side of the engagement: who, where it stands, who works it.
-pub struct Participant(pub opportunities::Model);
+pub struct Participant(pub Arc<opportunities::Model>);
 
 #[Object]
 impl Participant {
@@ -497,7 +499,7 @@ impl Participant {
 
 /// A request from one organization to another to join an engagement, with the terms
 /// proposed. Visible in full to both sides.
-pub struct Invitation(pub invitations::Model);
+pub struct Invitation(pub Arc<invitations::Model>);
 
 #[Object]
 impl Invitation {
@@ -513,9 +515,9 @@ impl Invitation {
         Ok(load(&loaders(ctx)?.users, self.0.inviter_user_id)
             .await?
             .map(|u| Contact {
-                name: u.name,
-                phone: u.phone.unwrap_or_default(),
-                email: u.email,
+                name: u.name.clone(),
+                phone: u.phone.clone().unwrap_or_default(),
+                email: u.email.clone(),
             }))
     }
     async fn invitee_organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {

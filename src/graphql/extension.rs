@@ -3,16 +3,64 @@
 //! an async-graphql extension: any extension sends every field of every response down
 //! async-graphql's slow path (a resolve hook per field), so the document is parsed and
 //! screened before execution, and the response coded after it.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Request, Response, ServerError};
 
 use crate::error::ErrorCode;
 
-/// The document limits enforced right after parsing.
-#[derive(Debug, Clone, Copy)]
+/// The document limits enforced right after parsing, and the documents parsed lately.
+#[derive(Debug, Clone)]
 pub struct Screen {
     pub max_aliases: usize,
     pub max_root_fields: usize,
+    pub parsed: Arc<ParseCache>,
+}
+
+/// Documents that parsed and passed the limits, by their text: a client sends the same
+/// few queries again and again, and a copy of the parsed tree costs a fraction of parsing
+/// it anew. Bounded: only short texts are kept, and the whole cache is dropped when full
+/// (a flood of distinct queries only ever costs the parse it would cost anyway).
+#[derive(Debug, Default)]
+pub struct ParseCache {
+    docs: Mutex<HashMap<String, ExecutableDocument>>,
+}
+
+impl ParseCache {
+    /// The most documents kept.
+    pub const MAX_ENTRIES: usize = 256;
+    /// The longest query text kept, in bytes.
+    pub const MAX_QUERY_LEN: usize = 4096;
+
+    fn get(&self, query: &str) -> Option<ExecutableDocument> {
+        if query.len() > Self::MAX_QUERY_LEN {
+            return None;
+        }
+        self.docs.lock().ok()?.get(query).cloned()
+    }
+
+    fn put(&self, query: &str, doc: ExecutableDocument) {
+        if query.len() > Self::MAX_QUERY_LEN {
+            return;
+        }
+        if let Ok(mut docs) = self.docs.lock() {
+            if docs.len() >= Self::MAX_ENTRIES {
+                docs.clear();
+            }
+            docs.insert(query.to_owned(), doc);
+        }
+    }
+
+    /// How many documents are kept.
+    pub fn len(&self) -> usize {
+        self.docs.lock().map(|d| d.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 fn count_aliases(set: &SelectionSet) -> usize {
@@ -62,6 +110,10 @@ impl Screen {
     /// a document that does not parse, or an alias flood or a wide root, before
     /// validation costs anything. `Some` is the refusal to answer with.
     pub fn check(&self, req: &mut Request) -> Option<Response> {
+        if let Some(doc) = self.parsed.get(&req.query) {
+            req.set_parsed_query(doc);
+            return None;
+        }
         let doc = match req.parsed_query() {
             Ok(doc) => doc,
             Err(mut e) => {
@@ -81,6 +133,8 @@ impl Screen {
             set_code(&mut e, ErrorCode::QueryTooComplex);
             return Some(Response::from_errors(vec![e]));
         }
+        let doc = doc.clone();
+        self.parsed.put(&req.query, doc);
         None
     }
 }
@@ -106,5 +160,53 @@ pub fn code_errors(resp: &mut Response) {
             .map(|c| c.to_string().trim_matches('"').to_owned())
             .unwrap_or_default();
         metrics::counter!("cosell_graphql_errors_total", "code" => code).increment(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn screen() -> Screen {
+        Screen {
+            max_aliases: 2,
+            max_root_fields: 3,
+            parsed: Default::default(),
+        }
+    }
+
+    /// A query sent again is served from the cache; one the limits refuse is never kept,
+    /// so it is refused every time.
+    #[test]
+    fn a_repeated_query_is_parsed_once_and_a_refused_one_never_kept() {
+        let s = screen();
+        let mut first = Request::new("{ a b }");
+        assert!(s.check(&mut first).is_none());
+        assert_eq!(s.parsed.len(), 1);
+        let mut again = Request::new("{ a b }");
+        assert!(s.check(&mut again).is_none());
+        assert_eq!(s.parsed.len(), 1);
+        assert!(again.parsed_query().is_ok());
+
+        for _ in 0..2 {
+            let mut flood = Request::new("{ x: a y: a z: a }");
+            assert!(s.check(&mut flood).is_some(), "three aliases are refused");
+        }
+        let mut broken = Request::new("{ a ");
+        assert!(s.check(&mut broken).is_some());
+        assert_eq!(s.parsed.len(), 1);
+    }
+
+    /// The cache stays bounded: long texts are not kept, and a full cache starts over.
+    #[test]
+    fn the_parse_cache_stays_bounded() {
+        let s = screen();
+        let long = format!("{{ a {} }}", " ".repeat(ParseCache::MAX_QUERY_LEN));
+        assert!(s.check(&mut Request::new(long)).is_none());
+        assert!(s.parsed.is_empty());
+        for i in 0..ParseCache::MAX_ENTRIES + 10 {
+            assert!(s.check(&mut Request::new(format!("{{ a{i} }}"))).is_none());
+            assert!(s.parsed.len() <= ParseCache::MAX_ENTRIES);
+        }
     }
 }

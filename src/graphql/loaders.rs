@@ -24,7 +24,7 @@ macro_rules! by_id_loader {
         }
 
         impl Loader<Uuid> for $name {
-            type Value = $module::Model;
+            type Value = Arc<$module::Model>;
             type Error = LoadError;
 
             async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
@@ -33,7 +33,7 @@ macro_rules! by_id_loader {
                     .all(&self.db)
                     .await
                     .map_err(Arc::new)?;
-                Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+                Ok(rows.into_iter().map(|r| (r.id, Arc::new(r))).collect())
             }
         }
     };
@@ -45,10 +45,15 @@ by_id_loader!(EngagementLoader, engagements);
 by_id_loader!(UserLoader, users);
 by_id_loader!(SolutionLoader, solutions);
 
-fn group<T>(keys: &[Uuid], rows: impl IntoIterator<Item = (Uuid, T)>) -> HashMap<Uuid, Vec<T>> {
-    let mut out: HashMap<Uuid, Vec<T>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+/// Rows grouped by key, each behind an `Arc` (a field takes its rows from the loader's
+/// cache without copying them); every key gets an entry, an empty one too.
+fn group<T>(
+    keys: &[Uuid],
+    rows: impl IntoIterator<Item = (Uuid, T)>,
+) -> HashMap<Uuid, Vec<Arc<T>>> {
+    let mut out: HashMap<Uuid, Vec<Arc<T>>> = keys.iter().map(|k| (*k, Vec::new())).collect();
     for (k, v) in rows {
-        out.entry(k).or_default().push(v);
+        out.entry(k).or_default().push(Arc::new(v));
     }
     out
 }
@@ -59,7 +64,7 @@ pub struct TeamLoader {
 }
 
 impl Loader<Uuid> for TeamLoader {
-    type Value = Vec<team_members::Model>;
+    type Value = Vec<Arc<team_members::Model>>;
     type Error = LoadError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
@@ -74,7 +79,7 @@ pub struct OpportunitySolutionsLoader {
 }
 
 impl Loader<Uuid> for OpportunitySolutionsLoader {
-    type Value = Vec<solutions::Model>;
+    type Value = Vec<Arc<solutions::Model>>;
     type Error = LoadError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
@@ -91,7 +96,7 @@ pub struct ParticipantsLoader {
 }
 
 impl Loader<Uuid> for ParticipantsLoader {
-    type Value = Vec<opportunities::Model>;
+    type Value = Vec<Arc<opportunities::Model>>;
     type Error = LoadError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
@@ -108,7 +113,7 @@ pub struct InvitationsLoader {
 }
 
 impl Loader<Uuid> for InvitationsLoader {
-    type Value = Vec<invitations::Model>;
+    type Value = Vec<Arc<invitations::Model>>;
     type Error = LoadError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
@@ -248,7 +253,7 @@ impl Loaders {
         &self,
         db: &DatabaseConnection,
         viewer_user: Uuid,
-        page: &[opportunities::Model],
+        page: &[&opportunities::Model],
         needs: PageNeeds,
     ) -> Result<(), LoadError> {
         if page.is_empty() {
@@ -258,8 +263,12 @@ impl Loaders {
         let mut engs: Vec<Uuid> = page.iter().map(|o| o.engagement_id).collect();
         engs.sort();
         engs.dedup();
-        let (engagements, customers, participants, invitations, organizations) =
-            futures_util::try_join!(
+        // One round: every statement side by side, each on its own connection.
+        let (
+            (engagements, customers, participants, invitations, organizations),
+            (teams, solutions, favorites, inviters),
+        ) = futures_util::try_join!(
+            futures_util::future::try_join5(
                 when(needs.engagements, store::engagements_by_ids(db, &engs)),
                 when(needs.customers, store::customers_of_engagements(db, &engs)),
                 when(
@@ -271,39 +280,39 @@ impl Loaders {
                     needs.organizations,
                     store::organizations_of_engagements(db, &engs)
                 ),
-            )
-            .map_err(Arc::new)?;
-        let (teams, solutions, favorites, inviters) = futures_util::try_join!(
-            async {
-                match needs.teams {
-                    Teams::None => Ok(None),
-                    Teams::Own => store::teams(db, &opps).await.map(Some),
-                    Teams::AllSides => store::teams_of_engagements(db, &engs).await.map(Some),
-                }
-            },
-            when(needs.solutions, store::solutions_of(db, &opps)),
-            when(needs.favorites, store::favorites_of(db, viewer_user, &opps)),
-            when(needs.inviters, store::inviters_of_engagements(db, &engs)),
+            ),
+            futures_util::future::try_join4(
+                async {
+                    match needs.teams {
+                        Teams::None => Ok(None),
+                        Teams::Own => store::teams(db, &opps).await.map(Some),
+                        Teams::AllSides => store::teams_of_engagements(db, &engs).await.map(Some),
+                    }
+                },
+                when(needs.solutions, store::solutions_of(db, &opps)),
+                when(needs.favorites, store::favorites_of(db, viewer_user, &opps)),
+                when(needs.inviters, store::inviters_of_engagements(db, &engs)),
+            ),
         )
         .map_err(Arc::new)?;
         if let Some(rows) = engagements {
             self.engagements
-                .feed_many(rows.into_iter().map(|r| (r.id, r)))
+                .feed_many(rows.into_iter().map(|r| (r.id, Arc::new(r))))
                 .await;
         }
         if let Some(rows) = customers {
             self.customers
-                .feed_many(rows.into_iter().map(|r| (r.id, r)))
+                .feed_many(rows.into_iter().map(|r| (r.id, Arc::new(r))))
                 .await;
         }
         if let Some(rows) = organizations {
             self.organizations
-                .feed_many(rows.into_iter().map(|r| (r.id, r)))
+                .feed_many(rows.into_iter().map(|r| (r.id, Arc::new(r))))
                 .await;
         }
         if let Some(rows) = inviters {
             self.users
-                .feed_many(rows.into_iter().map(|r| (r.id, r)))
+                .feed_many(rows.into_iter().map(|r| (r.id, Arc::new(r))))
                 .await;
         }
         if let Some(rows) = teams {

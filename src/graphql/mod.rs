@@ -130,6 +130,7 @@ pub fn build_schema(ctx: Option<AppContext>, limits: Limits) -> AppSchema {
         screen: extension::Screen {
             max_aliases: limits.max_aliases,
             max_root_fields: limits.max_root_fields,
+            parsed: Default::default(),
         },
     }
 }

@@ -85,7 +85,7 @@ impl DirectoryMutation {
         let (customer, user_errors) =
             payload(customers::create(&app(ctx)?.deps.writer, v, new).await)?;
         Ok(CreateCustomerPayload {
-            customer: customer.map(Customer),
+            customer: customer.map(Customer::from),
             user_errors,
         })
     }

@@ -27,7 +27,7 @@ async fn resolve_node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Opti
         Kind::Organization => directory::organization(db, uuid)
             .await
             .gql()?
-            .map(|o| Node::Organization(Organization(o))),
+            .map(|o| Node::Organization(Organization::from(o))),
         Kind::Tenant => directory::tenant(db, v, uuid)
             .await
             .gql()?
@@ -39,11 +39,11 @@ async fn resolve_node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Opti
         Kind::Customer => customers::get(db, uuid)
             .await
             .gql()?
-            .map(|c| Node::Customer(Customer(c))),
+            .map(|c| Node::Customer(Customer::from(c))),
         Kind::Solution => directory::solution(db, v, uuid)
             .await
             .gql()?
-            .map(|s| Node::Solution(Solution(s))),
+            .map(|s| Node::Solution(Solution::from(s))),
         Kind::Opportunity => opportunities::get_visible(db, v, uuid)
             .await
             .gql()?
@@ -51,7 +51,7 @@ async fn resolve_node(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Opti
         Kind::Invitation => views::invitation(db, v, uuid)
             .await
             .gql()?
-            .map(|i| Node::Invitation(Invitation(i))),
+            .map(|i| Node::Invitation(Invitation::from(i))),
         Kind::TeamMember | Kind::Registration => None,
     })
 }
@@ -103,7 +103,7 @@ impl DirectoryQuery {
         Ok(directory::organization(&app(ctx)?.db, uuid)
             .await
             .gql()?
-            .map(Organization))
+            .map(Organization::from))
     }
 
     /// A customer by id.
@@ -115,7 +115,7 @@ impl DirectoryQuery {
         Ok(customers::get(&app(ctx)?.db, uuid)
             .await
             .gql()?
-            .map(Customer))
+            .map(Customer::from))
     }
 
     /// The "Invite partner" picker: co-sell-ready partners other than the viewer's own
@@ -171,7 +171,7 @@ impl DirectoryQuery {
         conn.edges.extend(page.rows.into_iter().map(|(c, h)| {
             async_graphql::connection::Edge::with_additional_fields(
                 c.encode(),
-                Organization(h.organization),
+                Organization::from(h.organization),
                 PartnerRank {
                     responsiveness: Responsiveness {
                         invitations_received: h.responsiveness.invitations_received,
@@ -215,7 +215,7 @@ impl DirectoryQuery {
         )
         .await
         .gql()?;
-        Ok(connection(page, Solution))
+        Ok(connection(page, Solution::from))
     }
 
     /// The customer picker: by name prefix or words, case and accents ignored, narrowed
@@ -241,7 +241,7 @@ impl DirectoryQuery {
         )
         .await
         .gql()?;
-        Ok(connection(page, Customer))
+        Ok(connection(page, Customer::from))
     }
 }
 

@@ -2,6 +2,8 @@
 //! solutions, the viewer, and the `Node` interface over them.
 use async_graphql::{Context, Enum, ID, Interface, Object};
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
 use entity::{customers, organizations, solutions, tenants, users};
 
 use super::context::{app, loaders, viewer};
@@ -12,6 +14,9 @@ use crate::error::{AppError, GqlResult};
 use crate::service::directory;
 
 /// Anything with a global id, for Relay's `node(id:)` refetching.
+// Made once per `node` field and returned at once, never stored: the size of the largest
+// variant (a whole row) costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID", desc = "The object's opaque global id."))]
 pub enum Node {
@@ -78,7 +83,7 @@ pub(crate) async fn load_org(
 }
 
 /// A company on the platform: Microsoft or a partner.
-pub struct Organization(pub organizations::Model);
+pub struct Organization(pub Arc<organizations::Model>);
 
 #[Object]
 impl Organization {
@@ -129,7 +134,7 @@ impl Organization {
         let rows = directory::published_solutions(&app(ctx)?.db, v, self.0.id)
             .await
             .gql()?;
-        Ok(rows.into_iter().map(Solution).collect())
+        Ok(rows.into_iter().map(Solution::from).collect())
     }
 }
 
@@ -204,7 +209,7 @@ impl User {
 
 /// An end customer a deal is about. Many companies have several entities in one city:
 /// the address and D-U-N-S number tell them apart.
-pub struct Customer(pub customers::Model);
+pub struct Customer(pub Arc<customers::Model>);
 
 #[Object]
 impl Customer {
@@ -255,7 +260,7 @@ impl Customer {
 }
 
 /// A product or service an organization publishes, to be attached to deals.
-pub struct Solution(pub solutions::Model);
+pub struct Solution(pub Arc<solutions::Model>);
 
 #[Object]
 impl Solution {
@@ -315,10 +320,36 @@ impl Viewer {
     }
     /// The user's organization.
     async fn organization(&self) -> Organization {
-        Organization(self.organization.clone())
+        Organization::from(self.organization.clone())
     }
     /// The tenant the user signed in through.
     async fn tenant(&self) -> Tenant {
         Tenant(self.tenant.clone())
     }
 }
+
+/// Object types that hold a row behind an `Arc`: made from a row read for them alone, or
+/// from one the request's loaders share.
+macro_rules! from_row {
+    ($($ty:ty => $model:ty),* $(,)?) => {$(
+        impl From<$model> for $ty {
+            fn from(m: $model) -> Self {
+                Self(Arc::new(m))
+            }
+        }
+        impl From<Arc<$model>> for $ty {
+            fn from(m: Arc<$model>) -> Self {
+                Self(m)
+            }
+        }
+    )*};
+}
+
+from_row!(
+    Organization => organizations::Model,
+    Customer => customers::Model,
+    Solution => solutions::Model,
+    super::deal_types::Invitation => entity::invitations::Model,
+    super::deal_types::TeamMember => entity::team_members::Model,
+    super::deal_types::Participant => entity::opportunities::Model,
+);
