@@ -193,6 +193,7 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
         },
         stop: services.stop.subscribe(),
         limiter: http::RateLimiter::new(config.rate_limit_per_minute, config.rate_limit_burst),
+        admission: http::admission(config.max_concurrent_requests),
     };
     let router = http::router(state, config.max_body_bytes, &config.cors_origins);
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -309,6 +309,15 @@ pub struct Config {
         global = true
     )]
     pub rate_limit_per_minute: u32,
+    /// Queries and mutations run at once over HTTP; more wait their turn, first come
+    /// first served (0: twice the CPUs, at least 4). WebSocket operations are not counted.
+    #[arg(
+        long,
+        env = "COSELL_MAX_CONCURRENT_REQUESTS",
+        default_value_t = 0,
+        global = true
+    )]
+    pub max_concurrent_requests: usize,
     /// Requests one token may send in a burst.
     #[arg(
         long,

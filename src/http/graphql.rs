@@ -50,7 +50,10 @@ async fn execute(state: &HttpState, headers: &HeaderMap, req: async_graphql::Req
             .into_response();
     }
     let req = prepare_request(req, &state.ctx, token);
+    // The semaphore is never closed; were it, the request would run unqueued.
+    let permit = state.admission.acquire().await.ok();
     let resp = state.schema.execute(req).await;
+    drop(permit);
     // A request that never reached execution (it did not parse or validate) has no
     // `data` entry at all (GraphQL spec §7.1.1), and under the GraphQL-over-HTTP media
     // type it is a client error.

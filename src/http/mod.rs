@@ -34,6 +34,25 @@ pub struct HttpState {
     /// Turns `true` when the server shuts down.
     pub stop: tokio::sync::watch::Receiver<bool>,
     pub limiter: RateLimiter,
+    /// Admission to execution (see [`admission`]).
+    pub admission: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+/// The semaphore that lets `limit` GraphQL executions run at once (0: twice the CPUs, at
+/// least 4). The others queue first come, first served: on a machine with few cores a
+/// request admitted later then runs with the CPUs and the database pool to itself
+/// instead of every request slowing every other down, so the slowest answers stay close
+/// to the typical one (bench/README.md measures it).
+pub fn admission(limit: usize) -> std::sync::Arc<tokio::sync::Semaphore> {
+    let limit = if limit == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get() * 2)
+            .unwrap_or(4)
+            .max(4)
+    } else {
+        limit
+    };
+    std::sync::Arc::new(tokio::sync::Semaphore::new(limit))
 }
 
 /// The router with every route and layer.

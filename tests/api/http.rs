@@ -418,3 +418,45 @@ async fn each_token_is_rate_limited_sqlite() {
 async fn each_token_is_rate_limited_postgres() {
     rate_limited(crate::helpers::Backend::Postgres).await;
 }
+
+async fn queued_beyond_the_concurrency_limit(backend: crate::helpers::Backend) {
+    let Some(app) = crate::helpers::TestApp::spawn_with(backend, |c| {
+        c.max_concurrent_requests = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let token = app.token("anna@contoso.example").await;
+    let query = "{ opportunities(view: INBOUND, first: 20) { totalCount edges { node { id dealName team { name } } } } }";
+    let expected = app.gql(Some(&token), query, json!({})).await;
+    assert!(expected.get("errors").is_none(), "{expected}");
+    // Twelve at once through one execution slot: each waits its turn and gets the
+    // same full answer; none is refused or cut short.
+    let answers = futures_util::future::join_all((0..12).map(|_| async {
+        let r = app
+            .http
+            .post(app.url("/graphql"))
+            .bearer_auth(&token)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("post");
+        (r.status().as_u16(), r.json::<Value>().await.expect("json"))
+    }))
+    .await;
+    for (status, body) in answers {
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body, expected);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_beyond_the_concurrency_limit_wait_their_turn_sqlite() {
+    queued_beyond_the_concurrency_limit(crate::helpers::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_beyond_the_concurrency_limit_wait_their_turn_postgres() {
+    queued_beyond_the_concurrency_limit(crate::helpers::Backend::Postgres).await;
+}
