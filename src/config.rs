@@ -310,7 +310,7 @@ pub struct Config {
     )]
     pub rate_limit_per_minute: u32,
     /// Queries and mutations run at once over HTTP; more wait their turn, first come
-    /// first served (0: twice the CPUs, at least 4). WebSocket operations are not counted.
+    /// first served (0: no limit). WebSocket operations are not counted.
     #[arg(
         long,
         env = "COSELL_MAX_CONCURRENT_REQUESTS",

@@ -38,17 +38,14 @@ pub struct HttpState {
     pub admission: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
-/// The semaphore that lets `limit` GraphQL executions run at once (0: twice the CPUs, at
-/// least 4). The others queue first come, first served: on a machine with few cores a
-/// request admitted later then runs with the CPUs and the database pool to itself
-/// instead of every request slowing every other down, so the slowest answers stay close
-/// to the typical one (bench/README.md measures it).
+/// The semaphore that lets `limit` GraphQL executions run at once (0: no limit, the
+/// default). The others queue first come, first served: a guard for an operator whose
+/// clients burst past what the machine and the database pool serve well. It is off by
+/// default because on the benchmark's page at 16 clients it bought nothing measurable
+/// (bench/README.md).
 pub fn admission(limit: usize) -> std::sync::Arc<tokio::sync::Semaphore> {
     let limit = if limit == 0 {
-        std::thread::available_parallelism()
-            .map(|n| n.get() * 2)
-            .unwrap_or(4)
-            .max(4)
+        tokio::sync::Semaphore::MAX_PERMITS
     } else {
         limit
     };
