@@ -13,7 +13,9 @@
 use std::collections::HashMap;
 
 use entity::{customers, email_outbox, engagements, invitations, opportunities, organizations};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, TryGetable,
+};
 use uuid::Uuid;
 
 use super::templates::{InvitationMail, MailKind, Party, render};
@@ -64,72 +66,36 @@ pub async fn render_rows<C: ConnectionTrait>(
             invs.insert(i.id, i);
         }
     }
-    let mut opp_ids: Vec<Uuid> = invs
-        .values()
-        .flat_map(|i| [i.inviter_opportunity_id, i.invitee_opportunity_id])
-        .collect();
-    opp_ids.sort();
-    opp_ids.dedup();
-    let mut deal_names: HashMap<Uuid, String> = HashMap::with_capacity(opp_ids.len());
-    for chunk in opp_ids.chunks(CHUNK) {
-        let found: Vec<(Uuid, String)> = opportunities::Entity::find()
-            .select_only()
-            .column(opportunities::Column::Id)
-            .column(opportunities::Column::DealName)
-            .filter(opportunities::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        deal_names.extend(found);
-    }
-    let mut engagement_ids: Vec<Uuid> = invs.values().map(|i| i.engagement_id).collect();
-    engagement_ids.sort();
-    engagement_ids.dedup();
-    let mut customer_of: HashMap<Uuid, Uuid> = HashMap::with_capacity(engagement_ids.len());
-    for chunk in engagement_ids.chunks(CHUNK) {
-        let found: Vec<(Uuid, Uuid)> = engagements::Entity::find()
-            .select_only()
-            .column(engagements::Column::Id)
-            .column(engagements::Column::CustomerId)
-            .filter(engagements::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        customer_of.extend(found);
-    }
-    let mut customer_ids: Vec<Uuid> = customer_of.values().copied().collect();
-    customer_ids.sort();
-    customer_ids.dedup();
-    let mut customer_names: HashMap<Uuid, String> = HashMap::with_capacity(customer_ids.len());
-    for chunk in customer_ids.chunks(CHUNK) {
-        let found: Vec<(Uuid, String)> = customers::Entity::find()
-            .select_only()
-            .column(customers::Column::Id)
-            .column(customers::Column::Name)
-            .filter(customers::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        customer_names.extend(found);
-    }
-    let mut org_ids: Vec<Uuid> = invs
-        .values()
-        .flat_map(|i| [i.inviter_organization_id, i.invitee_organization_id])
-        .collect();
-    org_ids.sort();
-    org_ids.dedup();
-    let mut org_names: HashMap<Uuid, String> = HashMap::with_capacity(org_ids.len());
-    for chunk in org_ids.chunks(CHUNK) {
-        let found: Vec<(Uuid, String)> = organizations::Entity::find()
-            .select_only()
-            .column(organizations::Column::Id)
-            .column(organizations::Column::Name)
-            .filter(organizations::Column::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        org_names.extend(found);
-    }
+    let deal_names: HashMap<Uuid, String> = column_by_id::<opportunities::Entity, _, _>(
+        db,
+        invs.values()
+            .flat_map(|i| [i.inviter_opportunity_id, i.invitee_opportunity_id]),
+        opportunities::Column::Id,
+        opportunities::Column::DealName,
+    )
+    .await?;
+    let customer_of: HashMap<Uuid, Uuid> = column_by_id::<engagements::Entity, _, _>(
+        db,
+        invs.values().map(|i| i.engagement_id),
+        engagements::Column::Id,
+        engagements::Column::CustomerId,
+    )
+    .await?;
+    let customer_names: HashMap<Uuid, String> = column_by_id::<customers::Entity, _, _>(
+        db,
+        customer_of.values().copied(),
+        customers::Column::Id,
+        customers::Column::Name,
+    )
+    .await?;
+    let org_names: HashMap<Uuid, String> = column_by_id::<organizations::Entity, _, _>(
+        db,
+        invs.values()
+            .flat_map(|i| [i.inviter_organization_id, i.invitee_organization_id]),
+        organizations::Column::Id,
+        organizations::Column::Name,
+    )
+    .await?;
 
     let facts = Loaded {
         invs: &invs,
@@ -151,6 +117,36 @@ pub async fn render_rows<C: ConnectionTrait>(
         }
     }
     Ok(broken)
+}
+
+/// `value` of the rows of `E` whose `id` is among `ids` (each id once, in chunks).
+async fn column_by_id<E, V, C>(
+    db: &C,
+    ids: impl IntoIterator<Item = Uuid>,
+    id: E::Column,
+    value: E::Column,
+) -> Result<HashMap<Uuid, V>, DbErr>
+where
+    E: EntityTrait,
+    V: TryGetable,
+    C: ConnectionTrait,
+{
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    ids.sort();
+    ids.dedup();
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let found: Vec<(Uuid, V)> = E::find()
+            .select_only()
+            .column(id)
+            .column(value)
+            .filter(id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(found);
+    }
+    Ok(out)
 }
 
 /// The facts of a batch of rows, loaded.

@@ -30,21 +30,22 @@ pub enum MailKind {
 }
 
 impl MailKind {
+    /// Every kind.
+    pub const ALL: [MailKind; 9] = [
+        MailKind::InvitationReceived,
+        MailKind::InvitationSent,
+        MailKind::InvitationAccepted,
+        MailKind::AcceptedConfirmation,
+        MailKind::InvitationDeclined,
+        MailKind::DeclinedConfirmation,
+        MailKind::InvitationExpiringSoon,
+        MailKind::InvitationExpired,
+        MailKind::RegistrationUpdate,
+    ];
+
     /// The kind named `s` (as [`MailKind::as_str`] writes it).
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            MailKind::InvitationReceived,
-            MailKind::InvitationSent,
-            MailKind::InvitationAccepted,
-            MailKind::AcceptedConfirmation,
-            MailKind::InvitationDeclined,
-            MailKind::DeclinedConfirmation,
-            MailKind::InvitationExpiringSoon,
-            MailKind::InvitationExpired,
-            MailKind::RegistrationUpdate,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -292,17 +293,7 @@ mod tests {
 
     #[test]
     fn every_email_names_deal_customer_other_party_and_link_in_both_parts() {
-        for kind in [
-            MailKind::InvitationReceived,
-            MailKind::InvitationSent,
-            MailKind::InvitationAccepted,
-            MailKind::AcceptedConfirmation,
-            MailKind::InvitationDeclined,
-            MailKind::DeclinedConfirmation,
-            MailKind::InvitationExpiringSoon,
-            MailKind::InvitationExpired,
-            MailKind::RegistrationUpdate,
-        ] {
+        for kind in MailKind::ALL {
             let r = render(kind, &facts());
             for part in [&r.text, &r.html] {
                 assert!(part.contains("Müller GmbH"), "{kind:?}");

@@ -159,6 +159,20 @@ fn compose(frontend_url: &str, f: &Facts<'_>, notice: &Notice, out: &mut Vec<Mai
 }
 
 /// The columns of `email_outbox` written per row; the rest are the same for all.
+/// The columns every new outbox row starts with: pending, never tried, due `now`.
+fn pending(now: DateTime<Utc>) -> [(&'static str, Fixed); 8] {
+    [
+        ("event_seq", Fixed::Sql("NULL")),
+        ("status", Fixed::Sql("'PENDING'")),
+        ("attempts", Fixed::Sql("0")),
+        ("next_attempt_at", Fixed::Bind(now.into())),
+        ("lease_until", Fixed::Sql("NULL")),
+        ("last_error", Fixed::Sql("NULL")),
+        ("sent_at", Fixed::Sql("NULL")),
+        ("created_at", Fixed::Bind(now.into())),
+    ]
+}
+
 const OUTBOX_COLS: [Col; 8] = [
     Col::new("id", ArrayType::Uuid, "uuid"),
     Col::new("kind", ArrayType::String, "text"),
@@ -189,23 +203,7 @@ async fn queue<C: ConnectionTrait>(
         cols[6].push(m.rendered.text.into());
         cols[7].push(m.rendered.html.into());
     }
-    bulk::insert(
-        txn,
-        "email_outbox",
-        &OUTBOX_COLS,
-        cols,
-        &[
-            ("event_seq", Fixed::Sql("NULL")),
-            ("status", Fixed::Sql("'PENDING'")),
-            ("attempts", Fixed::Sql("0")),
-            ("next_attempt_at", Fixed::Bind(now.into())),
-            ("lease_until", Fixed::Sql("NULL")),
-            ("last_error", Fixed::Sql("NULL")),
-            ("sent_at", Fixed::Sql("NULL")),
-            ("created_at", Fixed::Bind(now.into())),
-        ],
-    )
-    .await?;
+    bulk::insert(txn, "email_outbox", &OUTBOX_COLS, cols, &pending(now)).await?;
     Ok(())
 }
 
@@ -421,18 +419,14 @@ pub async fn invitations_deferred<C: ConnectionTrait>(
         &DEFERRED_COLS,
         cols,
         &[
+            // Rendered by the worker at delivery (`email::deferred`).
             ("subject", Fixed::Sql("''")),
             ("body_text", Fixed::Sql("''")),
             ("body_html", Fixed::Sql("''")),
-            ("event_seq", Fixed::Sql("NULL")),
-            ("status", Fixed::Sql("'PENDING'")),
-            ("attempts", Fixed::Sql("0")),
-            ("next_attempt_at", Fixed::Bind(now.into())),
-            ("lease_until", Fixed::Sql("NULL")),
-            ("last_error", Fixed::Sql("NULL")),
-            ("sent_at", Fixed::Sql("NULL")),
-            ("created_at", Fixed::Bind(now.into())),
-        ],
+        ]
+        .into_iter()
+        .chain(pending(now))
+        .collect::<Vec<_>>(),
     )
     .await?;
     tracing::debug!(
