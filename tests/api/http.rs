@@ -460,3 +460,42 @@ async fn requests_beyond_the_concurrency_limit_wait_their_turn_sqlite() {
 async fn requests_beyond_the_concurrency_limit_wait_their_turn_postgres() {
     queued_beyond_the_concurrency_limit(crate::helpers::Backend::Postgres).await;
 }
+
+db_test!(
+    a_query_sent_again_is_checked_and_answered_afresh,
+    |app| async move {
+        let token = app.token("anna@contoso.example").await;
+        // The same text with other variables: the kept document runs with the new ones.
+        let q =
+            "query($n: Int) { opportunities(view: INBOUND, first: $n) { edges { node { id } } } }";
+        for n in [1, 2, 1] {
+            let v = app.gql(Some(&token), q, json!({ "n": n })).await;
+            assert!(v.get("errors").is_none(), "{v}");
+            let edges = v["data"]["opportunities"]["edges"]
+                .as_array()
+                .expect("edges");
+            assert_eq!(edges.len(), n as usize, "{v}");
+        }
+        // A document that parses but does not validate is refused every time.
+        for _ in 0..2 {
+            let v = app.gql(Some(&token), "{ noSuchField }", json!({})).await;
+            assert_eq!(error_code(&v), "GRAPHQL_VALIDATION_FAILED", "{v}");
+        }
+        // Variables of the wrong type are refused every time too.
+        for _ in 0..2 {
+            let v = app.gql(Some(&token), q, json!({ "n": "many" })).await;
+            assert!(v.get("errors").is_some(), "{v}");
+            assert!(v["data"].is_null(), "{v}");
+        }
+        // An alias flood is refused every time: it is never kept.
+        let flood: String = (0..200)
+            .map(|i| format!("a{i}: viewer {{ user {{ id }} }} "))
+            .collect();
+        for _ in 0..2 {
+            let v = app
+                .gql(Some(&token), &format!("{{ {flood} }}"), json!({}))
+                .await;
+            assert_eq!(error_code(&v), "QUERY_TOO_COMPLEX", "{v}");
+        }
+    }
+);
