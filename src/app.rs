@@ -69,7 +69,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(Services, bool)> {
         .with_context(|| format!("connecting to {}", redact(&url)))?;
     db::migrate(&db).await.context("migrating the database")?;
     let writer = if url.starts_with("sqlite:") {
-        db::connect_counted(&url, 1, statements.clone())
+        db::connect_sqlite_writer(&url, statements.clone())
             .await
             .context("opening the SQLite writer")?
     } else {
@@ -91,6 +91,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(Services, bool)> {
         registration_period: chrono::Duration::days(config.registration_days.max(0)),
         mail: mail_settings(config)?,
     };
+    db::spawn_checkpointer(services.db.clone(), services.stop.subscribe());
     let seeded = config.seed_demo && seed_demo(&services, config.seed_customers).await?;
     Ok((services, seeded))
 }

@@ -21,5 +21,6 @@ mod property;
 mod race;
 mod registration;
 mod schema;
+mod storage;
 mod tokens;
 mod views;
