@@ -171,7 +171,7 @@ async fn team(ctx: &Context<'_>, opportunity: Uuid) -> async_graphql::Result<Vec
 /// A person working a deal.
 pub struct TeamMember(pub Arc<team_members::Model>);
 
-#[Object]
+#[Object(serial)]
 impl TeamMember {
     /// The member's id (for `updateTeamMember` and `removeTeamMember`).
     async fn id(&self) -> ID {

@@ -265,12 +265,29 @@ impl Loaders {
         engs.dedup();
         // One round: every statement side by side, each on its own connection.
         let (
-            (engagements, customers, participants, invitations, organizations),
+            ((engagements, customers), participants, invitations, organizations),
             (teams, solutions, favorites, inviters),
         ) = futures_util::try_join!(
-            futures_util::future::try_join5(
-                when(needs.engagements, store::engagements_by_ids(db, &engs)),
-                when(needs.customers, store::customers_of_engagements(db, &engs)),
+            futures_util::future::try_join4(
+                async {
+                    // Both from one statement when both are wanted.
+                    Ok(match (needs.engagements, needs.customers) {
+                        (true, true) => {
+                            let (e, c): (Vec<_>, Vec<_>) =
+                                store::engagements_with_customers(db, &engs)
+                                    .await?
+                                    .into_iter()
+                                    .unzip();
+                            (Some(e), Some(c))
+                        }
+                        (true, false) => (Some(store::engagements_by_ids(db, &engs).await?), None),
+                        (false, true) => (
+                            None,
+                            Some(store::customers_of_engagements(db, &engs).await?),
+                        ),
+                        (false, false) => (None, None),
+                    })
+                },
                 when(
                     needs.participants,
                     store::opportunities_of_engagements(db, &engs)

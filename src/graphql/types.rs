@@ -141,7 +141,7 @@ impl Organization {
 /// A directory tenant through which an organization's users sign in.
 pub struct Tenant(pub tenants::Model);
 
-#[Object]
+#[Object(serial)]
 impl Tenant {
     /// The tenant's global id.
     async fn id(&self) -> ID {
@@ -168,7 +168,7 @@ impl Tenant {
 /// A person who signs in.
 pub struct User(pub users::Model);
 
-#[Object]
+#[Object(serial)]
 impl User {
     /// The user's global id.
     async fn id(&self) -> ID {
@@ -211,7 +211,11 @@ impl User {
 /// the address and D-U-N-S number tell them apart.
 pub struct Customer(pub Arc<customers::Model>);
 
-#[Object]
+// `serial` (here and on TeamMember, Solution, Tenant, User): each field is a plain read
+// or the object's one load, so resolving them one after another waits no longer, and it
+// skips the set of concurrent futures async-graphql builds for every object otherwise
+// (a page has hundreds of these objects; bench/README.md).
+#[Object(serial)]
 impl Customer {
     /// The customer's global id.
     async fn id(&self) -> ID {
@@ -262,7 +266,7 @@ impl Customer {
 /// A product or service an organization publishes, to be attached to deals.
 pub struct Solution(pub Arc<solutions::Model>);
 
-#[Object]
+#[Object(serial)]
 impl Solution {
     /// The solution's global id.
     async fn id(&self) -> ID {

@@ -6,8 +6,8 @@ use entity::{
 };
 use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, JoinType, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::sql::Sql;
@@ -60,6 +60,28 @@ pub async fn engagements_by_ids<C: ConnectionTrait>(
         .filter(engagements::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await
+}
+
+/// The given engagements each with its customer, in one statement (a page that shows
+/// customers needs both: the engagement names the customer).
+pub async fn engagements_with_customers<C: ConnectionTrait>(
+    db: &C,
+    ids: &[Uuid],
+) -> Result<Vec<(engagements::Model, customers::Model)>, DbErr> {
+    let customer = engagements::Entity::belongs_to(customers::Entity)
+        .from(engagements::Column::CustomerId)
+        .to(customers::Column::Id)
+        .into();
+    let rows = engagements::Entity::find()
+        .join(JoinType::InnerJoin, customer)
+        .select_also(customers::Entity)
+        .filter(engagements::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(e, c)| c.map(|c| (e, c)))
+        .collect())
 }
 
 /// Takes the engagement's row lock (PostgreSQL) for the rest of the transaction, so
