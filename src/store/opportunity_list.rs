@@ -244,8 +244,8 @@ fn push_from_where(sql: &mut Sql, viewer: &Viewer, view: View, filter: &ListFilt
 }
 
 /// One page of the viewer's list `view`. A cursor from another sort order is refused
-/// (`None`), as is a key that does not parse. The count and the page are two statements
-/// that run side by side.
+/// (`None`), as is a key that does not parse. The total comes with the page's rows, in
+/// the same statement (apart only when the page is empty).
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     viewer: &Viewer,
@@ -265,6 +265,13 @@ pub async fn list<C: ConnectionTrait>(
     };
     let mut page = Sql::new(backend);
     page.push("SELECT o.*, ").push(&key).push(" AS sort_key");
+    if window.count {
+        // The total rides along on every row: an uncorrelated subquery, which both
+        // databases evaluate once per statement.
+        page.push(", (SELECT COUNT(*)");
+        push_from_where(&mut page, viewer, view, filter, sort);
+        page.push(") AS total");
+    }
     push_from_where(&mut page, viewer, view, filter, sort);
     if let Some(cur) = &window.cursor {
         if cur.field != sort.field {
@@ -284,19 +291,21 @@ pub async fn list<C: ConnectionTrait>(
     page.push(&format!(" ORDER BY {key} {dir}, o.id {dir} LIMIT "))
         .bind((window.limit + 1) as i64);
 
-    let count = async {
-        if !window.count {
-            return Ok(0);
-        }
-        let mut sql = Sql::new(backend);
-        sql.push("SELECT COUNT(*) AS total");
-        push_from_where(&mut sql, viewer, view, filter, sort);
-        match db.query_one_raw(sql.build()).await? {
-            Some(row) => row.try_get::<i64>("", "total"),
-            None => Ok(0),
+    let rows = db.query_all_raw(page.build()).await?;
+    let total = match rows.first() {
+        _ if !window.count => 0,
+        Some(row) => row.try_get::<i64>("", "total")?,
+        // No row to carry it (an empty list, or a cursor past the end): counted apart.
+        None => {
+            let mut sql = Sql::new(backend);
+            sql.push("SELECT COUNT(*) AS total");
+            push_from_where(&mut sql, viewer, view, filter, sort);
+            match db.query_one_raw(sql.build()).await? {
+                Some(row) => row.try_get::<i64>("", "total")?,
+                None => 0,
+            }
         }
     };
-    let (total, rows) = futures_util::try_join!(count, db.query_all_raw(page.build()))?;
     let more = rows.len() > window.limit;
     let mut out = Vec::with_capacity(rows.len().min(window.limit));
     for row in rows.iter().take(window.limit) {

@@ -1068,6 +1068,24 @@ db_test!(forward_pages_cover_every_row_once, |app| async move {
     .await;
     assert_eq!(empty["edges"], json!([]));
     assert_eq!(empty["totalCount"], 7);
+    // After the last row: no rows to carry the total, which is still the whole list's.
+    let full = list(
+        &app,
+        ANNA,
+        "OUTBOUND",
+        json!({ "filter": { "search": k.word }, "first": 7 }),
+    )
+    .await;
+    let past = list(
+        &app,
+        ANNA,
+        "OUTBOUND",
+        json!({ "filter": { "search": k.word }, "first": 3, "after": full["pageInfo"]["endCursor"] }),
+    )
+    .await;
+    assert_eq!(past["edges"], json!([]), "{past}");
+    assert_eq!(past["totalCount"], 7, "{past}");
+    assert_eq!(past["pageInfo"]["hasNextPage"], false, "{past}");
 });
 
 db_test!(
