@@ -1,5 +1,6 @@
 //! The mutations on an existing opportunity: answer, edit, team, solutions, close,
-//! favorite. Each reads the row inside its transaction, checks visibility, stage,
+//! favorite. Each reads the row inside its transaction (on SQLite: before it, confirming
+//! inside that the version has not moved), checks visibility, stage,
 //! window and version, then updates it on the condition that the version has not moved
 //! (`UPDATE ... WHERE id = ? AND version = ?`), so of concurrent transitions exactly one
 //! wins and the others get `CONFLICT`.
@@ -9,8 +10,8 @@ use entity::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -115,8 +116,19 @@ async fn open(
     action: Action,
     expected: Option<i32>,
 ) -> Result<(sea_orm::DatabaseTransaction, opportunities::Model, Stage), AppError> {
+    const FIELD: &[&str] = &["input", "opportunityId"];
+    // On SQLite the one writer connection is what mutations queue for: the row is read
+    // before taking it, and inside only its version is confirmed (every change to an
+    // opportunity moves it), the row read again only when it moved meanwhile.
+    let early = match deps.writer.get_database_backend() {
+        DbBackend::Sqlite => Some(load_visible(&deps.db, viewer, id, FIELD).await?),
+        _ => None,
+    };
     let txn = begin_write(&deps.writer).await?;
-    let opp = load_visible(&txn, viewer, id, &["input", "opportunityId"]).await?;
+    let opp = match early {
+        Some(opp) if store::opportunity_version(&txn, id).await? == Some(opp.version) => opp,
+        _ => load_visible(&txn, viewer, id, FIELD).await?,
+    };
     let next = check_stage(&opp, action)?;
     check_version(&opp, expected)?;
     Ok((txn, opp, next))

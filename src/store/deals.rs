@@ -22,6 +22,19 @@ pub async fn opportunity<C: ConnectionTrait>(
     opportunities::Entity::find_by_id(id).one(db).await
 }
 
+/// The opportunity's version alone (a cheap check that a row read earlier is current).
+pub async fn opportunity_version<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+) -> Result<Option<i32>, DbErr> {
+    opportunities::Entity::find_by_id(id)
+        .select_only()
+        .column(opportunities::Column::Version)
+        .into_tuple::<i32>()
+        .one(db)
+        .await
+}
+
 pub async fn opportunities_by_ids<C: ConnectionTrait>(
     db: &C,
     ids: &[Uuid],
