@@ -50,3 +50,78 @@ async fn commits_then_checkpoint(app: TestApp) {
         tokio::time::sleep(cosell::db::CHECKPOINT_EVERY / 2).await;
     }
 }
+
+/// On SQLite a mutation reads its opportunity before it queues for the one writer
+/// connection; a change committed while it waits must still be the one it builds on, as
+/// when writes simply went one after another: an edit without `expectedVersion` then
+/// succeeds on top of it instead of failing with `CONFLICT`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_mutation_queued_behind_a_write_builds_on_it() {
+    crate::helpers::run(queued_behind_a_write, Backend::Sqlite).await;
+}
+
+async fn queued_behind_a_write(app: TestApp) {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    let anna = "anna@contoso.example";
+    let list = app
+        .gql_as(
+            anna,
+            "{ opportunities(view: OUTBOUND, first: 50) { edges { node { id stage version } } } }",
+            json!({}),
+        )
+        .await;
+    let node = list["opportunities"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| &e["node"])
+        .find(|n| n["stage"] == "ACCEPTED")
+        .expect("an accepted outbound opportunity in the demo data")
+        .clone();
+    let gid = node["id"].as_str().expect("id").to_owned();
+    let version = node["version"].as_i64().expect("version");
+    let (_, id) = cosell::domain::global_id::decode(&gid).expect("global id");
+
+    // Hold the writer with a change of our own, as another mutation would.
+    let writer = &app.server.services.writer;
+    let held = cosell::db::begin_write(writer).await.expect("writer");
+    held.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        "UPDATE opportunities SET notes = 'held', version = version + 1 WHERE id = ?",
+        [id.into()],
+    ))
+    .await
+    .expect("held update");
+
+    let token = app.token(anna).await;
+    let waiting = {
+        let http = app.http.clone();
+        let url = app.url("/graphql");
+        let gid = gid.clone();
+        tokio::spawn(async move {
+            http.post(url)
+                .bearer_auth(token)
+                .json(&json!({
+                    "query": "mutation($i: UpdateOpportunityInput!) { updateOpportunity(input: $i) { opportunity { version notes } userErrors { code } } }",
+                    "variables": { "i": { "opportunityId": gid, "dealName": "Queued edit" } },
+                }))
+                .send()
+                .await
+                .expect("send")
+                .json::<serde_json::Value>()
+                .await
+                .expect("json")
+        })
+    };
+    // The mutation has read the row as it was and waits for the writer meanwhile.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(!waiting.is_finished(), "the mutation waited for the writer");
+    held.commit().await.expect("commit");
+
+    let r = waiting.await.expect("request");
+    let p = &r["data"]["updateOpportunity"];
+    assert_eq!(p["userErrors"], json!([]), "{r}");
+    assert_eq!(p["opportunity"]["version"], version + 2, "{r}");
+    assert_eq!(p["opportunity"]["notes"], "held", "{r}");
+}
