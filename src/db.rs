@@ -43,11 +43,11 @@ pub async fn connect_sqlite_writer(
 pub fn spawn_checkpointer(
     readers: DatabaseConnection,
     mut stop: tokio::sync::watch::Receiver<bool>,
-) -> Option<tokio::task::JoinHandle<()>> {
+) {
     if readers.get_database_backend() != DbBackend::Sqlite {
-        return None;
+        return;
     }
-    Some(tokio::spawn(async move {
+    tokio::spawn(async move {
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -62,7 +62,7 @@ pub fn spawn_checkpointer(
                 tracing::warn!(error = %e, "SQLite checkpoint");
             }
         }
-    }))
+    });
 }
 
 /// As [`connect`], counting every statement run in `statements` (for metrics, and for

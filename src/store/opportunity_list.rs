@@ -243,6 +243,13 @@ fn push_from_where(sql: &mut Sql, viewer: &Viewer, view: View, filter: &ListFilt
     }
 }
 
+/// `(SELECT COUNT(*) FROM … WHERE …) AS total`: how many rows the whole list has.
+fn push_total(sql: &mut Sql, viewer: &Viewer, view: View, filter: &ListFilter, sort: Sort) {
+    sql.push("(SELECT COUNT(*)");
+    push_from_where(sql, viewer, view, filter, sort);
+    sql.push(") AS total");
+}
+
 /// One page of the viewer's list `view`. A cursor from another sort order is refused
 /// (`None`), as is a key that does not parse. The total comes with the page's rows, in
 /// the same statement (apart only when the page is empty).
@@ -268,9 +275,8 @@ pub async fn list<C: ConnectionTrait>(
     if window.count {
         // The total rides along on every row: an uncorrelated subquery, which both
         // databases evaluate once per statement.
-        page.push(", (SELECT COUNT(*)");
-        push_from_where(&mut page, viewer, view, filter, sort);
-        page.push(") AS total");
+        page.push(", ");
+        push_total(&mut page, viewer, view, filter, sort);
     }
     push_from_where(&mut page, viewer, view, filter, sort);
     if let Some(cur) = &window.cursor {
@@ -298,8 +304,8 @@ pub async fn list<C: ConnectionTrait>(
         // No row to carry it (an empty list, or a cursor past the end): counted apart.
         None => {
             let mut sql = Sql::new(backend);
-            sql.push("SELECT COUNT(*) AS total");
-            push_from_where(&mut sql, viewer, view, filter, sort);
+            sql.push("SELECT ");
+            push_total(&mut sql, viewer, view, filter, sort);
             match db.query_one_raw(sql.build()).await? {
                 Some(row) => row.try_get::<i64>("", "total")?,
                 None => 0,
