@@ -18,10 +18,23 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 }
 
 /// How many WAL pages a SQLite commit may leave before it checkpoints them itself: a
-/// safety net only, since [`spawn_checkpointer`] copies them back much sooner.
-/// SQLite's default is 1,000 pages (4 MB): under a steady write load that made every
-/// ~100th commit copy and fsync 4 MB while the one writer waited behind it.
-pub const WRITER_AUTOCHECKPOINT_PAGES: u32 = 16_384;
+/// safety net that bounds the WAL file (512 MB at 4 KB pages), since
+/// [`spawn_checkpointer`] copies the pages back much sooner.
+///
+/// The WAL only starts again from its beginning (a *restart*) when a write transaction
+/// begins while every frame has been copied back: at rest, soon after a checkpoint, but
+/// never under a steady write load, where a frame newer than the last checkpoint is
+/// always there. So under load the WAL grows until this threshold, and then the commit
+/// that crosses it checkpoints inline, and the next one restarts the WAL, which SQLite
+/// fsyncs (three fsyncs, 40–70 ms on these machines, while every queued writer waits).
+/// At 16,384 pages (64 MB) that happened every ~2 s of a steady mutation load and made
+/// most of its latency tail (bench/README.md); SQLite's default of 1,000 pages made it
+/// every ~100th commit.
+pub const WRITER_AUTOCHECKPOINT_PAGES: u32 = 131_072;
+
+/// What the WAL file is cut back to when it restarts (`journal_size_limit`), so a burst
+/// of writes does not keep [`WRITER_AUTOCHECKPOINT_PAGES`] of disk for good.
+pub const WAL_KEEP_BYTES: u64 = 64 << 20;
 
 /// How often the background checkpointer runs on SQLite.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
@@ -111,7 +124,9 @@ async fn open(
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
             match autocheckpoint {
-                Some(pages) => o.pragma("wal_autocheckpoint", pages.to_string()),
+                Some(pages) => o
+                    .pragma("wal_autocheckpoint", pages.to_string())
+                    .pragma("journal_size_limit", WAL_KEEP_BYTES.to_string()),
                 None => o,
             }
         });

@@ -759,3 +759,106 @@ db_test!(
         stopping.await.expect("join").expect("clean shutdown");
     }
 );
+
+db_test!(
+    events_appended_together_are_numbered_in_order_each_seen_by_its_organizations,
+    |app| async move {
+        // A mutation's few events go in one statement on SQLite, a sweep's many in bulk
+        // statements: either way they take the next numbers from the counter, in the
+        // order given, without a gap, each with its own visibility rows (duplicates
+        // dropped).
+        use cosell::domain::event::EventKind;
+        use cosell::service::events::{EventDraft, append};
+        use sea_orm::{ConnectionTrait, Statement};
+        let services = &app.server.services;
+        deal(
+            &app,
+            "anna@contoso.example",
+            "Append",
+            &["anna@contoso.example"],
+        )
+        .await;
+        let backend = services.db.get_database_backend();
+        let rows = |sql: &str| {
+            services
+                .db
+                .query_all_raw(Statement::from_string(backend, sql.to_owned()))
+        };
+        let engagement: uuid::Uuid = rows("SELECT engagement_id AS id FROM opportunities")
+            .await
+            .expect("opportunities")[0]
+            .try_get("", "id")
+            .expect("id");
+        let orgs: Vec<uuid::Uuid> = rows("SELECT id FROM organizations ORDER BY id")
+            .await
+            .expect("organizations")
+            .iter()
+            .map(|r| r.try_get("", "id").expect("id"))
+            .collect();
+        let last = || async {
+            rows("SELECT last FROM event_counter WHERE id = 1")
+                .await
+                .expect("counter")[0]
+                .try_get::<i64>("", "last")
+                .expect("last")
+        };
+        for n in [4_usize, 40] {
+            let before = last().await;
+            let drafts = (0..n)
+                .map(|i| EventDraft {
+                    kind: EventKind::DealUpdated,
+                    actor_user: None,
+                    actor_organization: None,
+                    engagement,
+                    opportunity: None,
+                    // Odd events: two organizations, one named twice.
+                    visible_to: if i % 2 == 1 {
+                        vec![orgs[1], orgs[0], orgs[1]]
+                    } else {
+                        vec![orgs[0]]
+                    },
+                    payload: json!({ "i": i }),
+                })
+                .collect();
+            let txn = cosell::db::begin_write(&services.writer)
+                .await
+                .expect("begin");
+            let seqs = append(&txn, services.clock.now(), drafts)
+                .await
+                .expect("append");
+            txn.commit().await.expect("commit");
+            let want: Vec<i64> = (before + 1..=before + n as i64).collect();
+            assert_eq!(seqs, want, "{n} events");
+            assert_eq!(last().await, before + n as i64, "the counter moved by {n}");
+            let seen: Vec<(i64, i64)> = rows(&format!(
+                "SELECT event_seq AS seq, COUNT(*) AS n FROM event_visibility \
+                 WHERE event_seq > {before} GROUP BY event_seq ORDER BY event_seq"
+            ))
+            .await
+            .expect("visibility")
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("", "seq").expect("seq"),
+                    r.try_get("", "n").expect("n"),
+                )
+            })
+            .collect();
+            let expected: Vec<(i64, i64)> = want
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (*s, if i % 2 == 1 { 2 } else { 1 }))
+                .collect();
+            assert_eq!(seen, expected, "{n} events' visibility");
+            let written = rows(&format!(
+                "SELECT seq FROM events WHERE seq > {before} ORDER BY seq"
+            ))
+            .await
+            .expect("events")
+            .iter()
+            .map(|r| r.try_get::<i64>("", "seq").expect("seq"))
+            .collect::<Vec<_>>();
+            assert_eq!(written, want, "{n} events written");
+        }
+    }
+);
