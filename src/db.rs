@@ -8,7 +8,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 /// Opens a pool on `url`. SQLite files are created when missing and run in WAL mode with
@@ -18,7 +18,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 }
 
 /// How many WAL pages a SQLite commit may leave before it checkpoints them itself: a
-/// safety net that bounds the WAL file (512 MB at 4 KB pages), since
+/// safety net that bounds the WAL file (1 GB at 4 KB pages), since
 /// [`spawn_checkpointer`] copies the pages back much sooner.
 ///
 /// The WAL only starts again from its beginning (a *restart*) when a write transaction
@@ -29,12 +29,13 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 /// fsyncs (three fsyncs, 40–70 ms on these machines, while every queued writer waits).
 /// At 16,384 pages (64 MB) that happened every ~2 s of a steady mutation load and made
 /// most of its latency tail (bench/README.md); SQLite's default of 1,000 pages made it
-/// every ~100th commit.
-pub const WRITER_AUTOCHECKPOINT_PAGES: u32 = 131_072;
+/// every ~100th commit. Now it is ~20 s of the heaviest load. The file is not cut back
+/// at a restart (`journal_size_limit`: truncating a few hundred MB took 200–300 ms
+/// inside a commit); [`spawn_checkpointer`] empties it once writes pause.
+pub const WRITER_AUTOCHECKPOINT_PAGES: u32 = 262_144;
 
-/// What the WAL file is cut back to when it restarts (`journal_size_limit`), so a burst
-/// of writes does not keep [`WRITER_AUTOCHECKPOINT_PAGES`] of disk for good.
-pub const WAL_KEEP_BYTES: u64 = 64 << 20;
+/// How long no commit must have come before [`spawn_checkpointer`] empties the WAL file.
+pub const WAL_TRUNCATE_AFTER_QUIET: Duration = Duration::from_secs(1);
 
 /// How often the background checkpointer runs on SQLite.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
@@ -51,8 +52,11 @@ pub async fn connect_sqlite_writer(
 
 /// Copies the SQLite WAL back into the database file every [`CHECKPOINT_EVERY`], on a
 /// connection of `readers` (a passive checkpoint: it never waits for, nor blocks, the
-/// writer or a reader), so the writer's commits only append to the WAL. Stops when
-/// `stop` turns true; a no-op on PostgreSQL.
+/// writer or a reader), so the writer's commits only append to the WAL. Once no commit
+/// has come for [`WAL_TRUNCATE_AFTER_QUIET`], a truncating checkpoint empties the WAL
+/// file, giving back the disk a burst of writes took (it holds the write lock for that
+/// moment; a write arriving then waits for it). Stops when `stop` turns true; a no-op on
+/// PostgreSQL.
 pub fn spawn_checkpointer(
     readers: DatabaseConnection,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -63,16 +67,37 @@ pub fn spawn_checkpointer(
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The WAL's last frame as the previous checkpoint saw it, and since when.
+        let mut last: Option<(i64, std::time::Instant)> = None;
         loop {
             tokio::select! {
                 _ = tick.tick() => {},
                 _ = stop.changed() => return,
             }
-            if let Err(e) = readers
-                .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
-                .await
-            {
-                tracing::warn!(error = %e, "SQLite checkpoint");
+            let passive =
+                Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(PASSIVE)");
+            let frames = match readers.query_one_raw(passive).await {
+                Ok(row) => row.and_then(|r| r.try_get::<i64>("", "log").ok()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "SQLite checkpoint");
+                    None
+                }
+            };
+            let Some(frames) = frames else { continue };
+            let now = std::time::Instant::now();
+            let since = match last {
+                Some((f, at)) if f == frames => at,
+                _ => now,
+            };
+            last = Some((frames, since));
+            if frames > 0 && now - since >= WAL_TRUNCATE_AFTER_QUIET {
+                match readers
+                    .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .await
+                {
+                    Ok(_) => last = None,
+                    Err(e) => tracing::warn!(error = %e, "SQLite checkpoint (truncate)"),
+                }
             }
         }
     });
@@ -124,9 +149,7 @@ async fn open(
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
             match autocheckpoint {
-                Some(pages) => o
-                    .pragma("wal_autocheckpoint", pages.to_string())
-                    .pragma("journal_size_limit", WAL_KEEP_BYTES.to_string()),
+                Some(pages) => o.pragma("wal_autocheckpoint", pages.to_string()),
                 None => o,
             }
         });

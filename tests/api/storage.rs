@@ -125,3 +125,38 @@ async fn queued_behind_a_write(app: TestApp) {
     assert_eq!(p["opportunity"]["version"], version + 2, "{r}");
     assert_eq!(p["opportunity"]["notes"], "held", "{r}");
 }
+
+/// A burst of writes may grow the WAL file far, since the writer checkpoints inline only
+/// past `WRITER_AUTOCHECKPOINT_PAGES` and SQLite never cuts the file back by itself; once
+/// writes pause, the background checkpointer empties it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_the_wal_file_is_emptied_once_writes_pause() {
+    crate::helpers::run(wal_emptied_when_quiet, Backend::Sqlite).await;
+}
+
+async fn wal_emptied_when_quiet(app: TestApp) {
+    let wal = app.config.data_dir.join("test.db-wal");
+    let size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    let q = "mutation($i: UpdateMySettingsInput!) { updateMySettings(input: $i) { userErrors { code } } }";
+    for locale in ["de-DE", "fr-FR", "en-GB", "de-DE"] {
+        let r = app
+            .gql_as(
+                "uwe@contoso.example",
+                q,
+                json!({ "i": { "locale": locale } }),
+            )
+            .await;
+        assert_eq!(r["updateMySettings"]["userErrors"], json!([]), "{r}");
+    }
+    assert!(size() > 0, "the commits grew the WAL file");
+    let deadline =
+        std::time::Instant::now() + cosell::db::WAL_TRUNCATE_AFTER_QUIET + Duration::from_secs(5);
+    while size() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the WAL file still holds {} bytes",
+            size()
+        );
+        tokio::time::sleep(cosell::db::CHECKPOINT_EVERY).await;
+    }
+}
