@@ -10,8 +10,11 @@ use super::bulk::{self, Col, Fixed};
 use crate::domain::event::EventKind;
 use crate::store::Sql;
 
+/// How many columns of `events` [`EVENT_COLS`] names: `seq`, then a draft's values.
+const EVENT_COLUMNS: usize = 8;
+
 /// The columns of `events` written per row (`occurred_at` is the same for all).
-const EVENT_COLS: [Col; 8] = [
+const EVENT_COLS: [Col; EVENT_COLUMNS] = [
     Col::new("seq", ArrayType::BigInt, "int8"),
     Col::new("id", ArrayType::Uuid, "uuid"),
     Col::new("kind", ArrayType::String, "text"),
@@ -71,21 +74,15 @@ pub async fn append<C: ConnectionTrait>(
     for (i, d) in drafts.into_iter().enumerate() {
         let seq = first + i as i64;
         seqs.push(seq);
-        let mut orgs = d.visible_to;
-        orgs.sort();
-        orgs.dedup();
+        let (values, orgs) = event_row(d);
         for organization_id in orgs {
             vis_org.push(Value::from(organization_id));
             vis_seq.push(Value::from(seq));
         }
         ev[0].push(seq.into());
-        ev[1].push(Uuid::now_v7().into());
-        ev[2].push(d.kind.as_str().into());
-        ev[3].push(d.actor_user.into());
-        ev[4].push(d.actor_organization.into());
-        ev[5].push(d.engagement.into());
-        ev[6].push(d.opportunity.into());
-        ev[7].push(Value::Json(Some(Box::new(d.payload))));
+        for (column, v) in ev[1..].iter_mut().zip(values) {
+            column.push(v);
+        }
     }
     bulk::insert(
         txn,
@@ -109,6 +106,24 @@ pub async fn append<C: ConnectionTrait>(
             .await?;
     }
     Ok(seqs)
+}
+
+/// A draft's values for [`EVENT_COLS`] after `seq`, in their order, and the
+/// organizations that see it, each once: what both ways of appending write.
+fn event_row(d: EventDraft) -> ([Value; EVENT_COLUMNS - 1], Vec<Uuid>) {
+    let mut orgs = d.visible_to;
+    orgs.sort();
+    orgs.dedup();
+    let values = [
+        Uuid::now_v7().into(),
+        d.kind.as_str().into(),
+        d.actor_user.into(),
+        d.actor_organization.into(),
+        d.engagement.into(),
+        d.opportunity.into(),
+        Value::Json(Some(Box::new(d.payload))),
+    ];
+    (values, orgs)
 }
 
 /// The most events [`append_fused`] writes; a mutation writes one to three.
@@ -144,28 +159,12 @@ async fn append_fused<C: ConnectionTrait>(
             "(SELECT last FROM event_counter WHERE id = 1) - {}",
             n - 1 - i
         );
-        sql.push(if i == 0 { "(" } else { ", (" })
-            .push(&back)
-            .push(", ")
-            .bind(Uuid::now_v7())
-            .push(", ")
-            .bind(d.kind.as_str())
-            .push(", ")
-            .bind(d.actor_user)
-            .push(", ")
-            .bind(d.actor_organization)
-            .push(", ")
-            .bind(d.engagement)
-            .push(", ")
-            .bind(d.opportunity)
-            .push(", ")
-            .bind(Value::Json(Some(Box::new(d.payload))))
-            .push(", ")
-            .bind(now)
-            .push(")");
-        let mut orgs = d.visible_to;
-        orgs.sort();
-        orgs.dedup();
+        let (values, orgs) = event_row(d);
+        sql.push(if i == 0 { "(" } else { ", (" }).push(&back);
+        for v in values {
+            sql.push(", ").bind(v);
+        }
+        sql.push(", ").bind(now).push(")");
         visibility.extend(orgs.into_iter().map(|o| (o, back.clone())));
     }
     for (i, (organization_id, back)) in visibility.into_iter().enumerate() {

@@ -15,17 +15,10 @@ fn wal_frames(shm: &std::path::Path) -> (u32, u32) {
     (word(16), word(96))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_commits_leave_checkpointing_to_the_background_checkpointer() {
-    crate::helpers::run(commits_then_checkpoint, Backend::Sqlite).await;
-}
-
-async fn commits_then_checkpoint(app: TestApp) {
-    let shm = app.config.data_dir.join("test.db-shm");
+/// One small write transaction per locale: Uwe's settings changed to it.
+async fn commit_settings(app: &TestApp, locales: &[&str]) {
     let q = "mutation($i: UpdateMySettingsInput!) { updateMySettings(input: $i) { userErrors { code } } }";
-    // Each commit appends a few frames: far below the writer's own checkpoint threshold,
-    // so only the background checkpointer copies them back.
-    for locale in ["de-DE", "fr-FR", "en-GB"] {
+    for locale in locales {
         let r = app
             .gql_as(
                 "uwe@contoso.example",
@@ -35,6 +28,18 @@ async fn commits_then_checkpoint(app: TestApp) {
             .await;
         assert_eq!(r["updateMySettings"]["userErrors"], json!([]), "{r}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_commits_leave_checkpointing_to_the_background_checkpointer() {
+    crate::helpers::run(commits_then_checkpoint, Backend::Sqlite).await;
+}
+
+async fn commits_then_checkpoint(app: TestApp) {
+    let shm = app.config.data_dir.join("test.db-shm");
+    // Each commit appends a few frames: far below the writer's own checkpoint threshold,
+    // so only the background checkpointer copies them back.
+    commit_settings(&app, &["de-DE", "fr-FR", "en-GB"]).await;
     let (logged, _) = wal_frames(&shm);
     assert!(logged > 0, "the commits went to the write-ahead log");
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
@@ -137,17 +142,7 @@ async fn sqlite_the_wal_file_is_emptied_once_writes_pause() {
 async fn wal_emptied_when_quiet(app: TestApp) {
     let wal = app.config.data_dir.join("test.db-wal");
     let size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-    let q = "mutation($i: UpdateMySettingsInput!) { updateMySettings(input: $i) { userErrors { code } } }";
-    for locale in ["de-DE", "fr-FR", "en-GB", "de-DE"] {
-        let r = app
-            .gql_as(
-                "uwe@contoso.example",
-                q,
-                json!({ "i": { "locale": locale } }),
-            )
-            .await;
-        assert_eq!(r["updateMySettings"]["userErrors"], json!([]), "{r}");
-    }
+    commit_settings(&app, &["de-DE", "fr-FR", "en-GB", "de-DE"]).await;
     assert!(size() > 0, "the commits grew the WAL file");
     let deadline =
         std::time::Instant::now() + cosell::db::WAL_TRUNCATE_AFTER_QUIET + Duration::from_secs(5);
