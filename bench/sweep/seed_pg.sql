@@ -35,14 +35,24 @@ WHERE o.name IN ('Microsoft', 'Contoso Consulting', 'Fabrikam Solutions',
 CREATE TEMP TABLE custs AS
 SELECT id, (row_number() OVER (ORDER BY name_norm, id)) - 1 AS k FROM customers;
 
+-- Ids are UUIDv7 of the row's creation time, as cosell makes them (Uuid::now_v7): a
+-- random v4 with its first 13 hex digits replaced by the millisecond time and the version.
+-- Rows created together then sit together in the primary-key and foreign-key indexes.
+CREATE FUNCTION pg_temp.uuid7(ts timestamptz) RETURNS uuid LANGUAGE sql VOLATILE AS $$
+  SELECT overlay(replace(gen_random_uuid()::text, '-', '')
+                 PLACING lpad(to_hex(floor(extract(epoch FROM ts) * 1000)::bigint), 12, '0') || '7'
+                 FROM 1 FOR 13)::uuid
+$$;
+
 CREATE TEMP TABLE plan AS
-SELECT g, g % 5 AS orig_k, (g % 5 + 1 + (g / 5) % 4) % 5 AS inv_k,
-  date_trunc('second', now()) - interval '14 days 1 hour' - make_interval(secs => g) AS t,
-  (ARRAY['Cloud migration', 'Data platform', 'Security review', 'Copilot rollout',
-         'Field service'])[g % 5 + 1] AS topic,
-  gen_random_uuid() AS eng, gen_random_uuid() AS orig_opp, gen_random_uuid() AS inv_opp,
-  gen_random_uuid() AS inv
-FROM generate_series(1, :n::int) g;
+SELECT x.*,
+  pg_temp.uuid7(t - interval '1 hour') AS eng, pg_temp.uuid7(t - interval '1 hour') AS orig_opp,
+  pg_temp.uuid7(t) AS inv_opp, pg_temp.uuid7(t) AS inv
+FROM (SELECT g, g % 5 AS orig_k, (g % 5 + 1 + (g / 5) % 4) % 5 AS inv_k,
+        date_trunc('second', now()) - interval '14 days 1 hour' - make_interval(secs => g) AS t,
+        (ARRAY['Cloud migration', 'Data platform', 'Security review', 'Copilot rollout',
+               'Field service'])[g % 5 + 1] AS topic
+      FROM generate_series(1, :n::int) g) x;
 ALTER TABLE plan ADD COLUMN cust uuid;
 UPDATE plan SET cust = c.id FROM custs c
 WHERE c.k = plan.g % (SELECT count(*) FROM custs);
@@ -92,7 +102,8 @@ JOIN orgs o ON o.k = s.k;
 
 INSERT INTO team_members (id, opportunity_id, name, phone, email, email_norm, notify,
   position, created_at)
-SELECT gen_random_uuid(), t.orig_opp, t.name, t.phone, t.email, lower(t.email), t.notify, t.m,
+SELECT pg_temp.uuid7(t.t - interval '1 hour'), t.orig_opp, t.name, t.phone, t.email,
+  lower(t.email), t.notify, t.m,
   t.t - interval '1 hour'
 FROM team t;
 

@@ -7,6 +7,7 @@ SQLite rows: uuids as 16-byte blobs, timestamps as RFC 3339 text
 
 Usage: seed_sqlite.py DB N
 """
+import os
 import sqlite3
 import sys
 import time
@@ -15,10 +16,20 @@ ORG_NAMES = ["Microsoft", "Contoso Consulting", "Fabrikam Solutions", "Northwind
              "Adventure Works Cloud"]
 
 
+def uuid7(epoch_s):
+    """A UUIDv7 (16 bytes) of the given epoch second, as cosell makes ids (Uuid::now_v7):
+    rows created together sit together in the primary-key and foreign-key indexes."""
+    b = bytearray((int(epoch_s) * 1000).to_bytes(6, "big") + os.urandom(10))
+    b[6] = 0x70 | (b[6] & 0x0F)
+    b[8] = 0x80 | (b[8] & 0x3F)
+    return bytes(b)
+
+
 def main():
     path, n = sys.argv[1], int(sys.argv[2])
     started = time.perf_counter()
     db = sqlite3.connect(path, isolation_level=None)
+    db.create_function("uuid7", 1, uuid7)
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA cache_size = -262144")
     db.execute("BEGIN")
@@ -43,14 +54,15 @@ def main():
     # te: the epoch second the invitation was sent (14 days + 1 hour + g seconds ago).
     db.execute("""CREATE TEMP TABLE plan AS
         WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < ?)
-        SELECT g, g % 5 AS orig_k, (g % 5 + 1 + (g / 5) % 4) % 5 AS inv_k,
+        SELECT x.*, uuid7(te - 3600) AS eng, uuid7(te - 3600) AS orig_opp,
+          uuid7(te) AS inv_opp, uuid7(te) AS inv
+        FROM (SELECT g, g % 5 AS orig_k, (g % 5 + 1 + (g / 5) % 4) % 5 AS inv_k,
           ? - 1213200 - g AS te,
           CASE g % 5 WHEN 0 THEN 'Cloud migration' WHEN 1 THEN 'Data platform'
             WHEN 2 THEN 'Security review' WHEN 3 THEN 'Copilot rollout'
             ELSE 'Field service' END AS topic,
-          randomblob(16) AS eng, randomblob(16) AS orig_opp, randomblob(16) AS inv_opp,
-          randomblob(16) AS inv, g % ? AS cust_k
-        FROM s""", (n, base, n_custs))
+          g % ? AS cust_k
+        FROM s) x""", (n, base, n_custs))
     ts = "(strftime('%Y-%m-%dT%H:%M:%S', {}, 'unixepoch') || '+00:00')".format
     db.execute(f"""CREATE TEMP TABLE team AS
         SELECT p.g, p.orig_opp, p.te, m.m,
@@ -96,7 +108,7 @@ def main():
             FROM plan p JOIN orgs o ON o.k = {'p.orig_k' if out else 'p.inv_k'}""")
     db.execute(f"""INSERT INTO team_members (id, opportunity_id, name, phone, email,
           email_norm, notify, position, created_at)
-        SELECT randomblob(16), t.orig_opp, t.name, t.phone, t.email, lower(t.email),
+        SELECT uuid7(t.te - 3600), t.orig_opp, t.name, t.phone, t.email, lower(t.email),
           t.notify, t.m, {ts('t.te - 3600')}
         FROM team t""")
     db.execute(f"""INSERT INTO opportunity_solutions (opportunity_id, solution_id, created_at)
