@@ -2,9 +2,9 @@
 -- The rows are copies, round-robin, of the ones `cosell seed` queued through the real
 -- services (same kinds, recipients, subjects, rendered bodies, timestamps; the sweep's
 -- emails as the invitation they are about, rendered by the worker), each with a
--- fresh UUIDv7 id like the real code's `Uuid::now_v7()` (PostgreSQL 15 has no uuidv7():
--- the millisecond clock over a random v4, version bits set to 7); the seeded originals
+-- fresh UUIDv7 id like the real code's `Uuid::now_v7()` (bench/sql/uuid7.sql); the seeded originals
 -- are then deleted, so the outbox holds exactly :n PENDING rows.
+\ir ../sql/uuid7.sql
 BEGIN;
 CREATE TEMP TABLE seed_mail ON COMMIT DROP AS
   SELECT row_number() OVER (ORDER BY id) - 1 AS k, * FROM email_outbox;
@@ -12,9 +12,7 @@ DELETE FROM email_outbox;
 INSERT INTO email_outbox (id, event_seq, kind, organization_id, recipient_email,
     recipient_name, subject, body_text, body_html, status, attempts, next_attempt_at,
     lease_until, last_error, sent_at, created_at, invitation_id)
-SELECT encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
-           PLACING substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
-           FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid,
+SELECT pg_temp.uuid7(clock_timestamp()),
        s.event_seq, s.kind, s.organization_id, s.recipient_email, s.recipient_name,
        s.subject, s.body_text, s.body_html, 'PENDING', 0, s.next_attempt_at,
        NULL, NULL, NULL, s.created_at, s.invitation_id

@@ -14,16 +14,11 @@ import sqlite3
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from uuid7 import uuid7  # noqa: E402
+
 COLS = ("event_seq, kind, organization_id, recipient_email, recipient_name, subject, "
         "body_text, body_html, next_attempt_at, created_at, invitation_id")
-
-
-def uuid7(ms: int) -> bytes:
-    rand = int.from_bytes(os.urandom(10), "big")
-    rand_a = rand >> 68  # 12 bits
-    rand_b = rand & ((1 << 62) - 1)
-    v = (ms << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b
-    return v.to_bytes(16, "big")
 
 
 def main() -> None:

@@ -35,14 +35,9 @@ WHERE o.name IN ('Microsoft', 'Contoso Consulting', 'Fabrikam Solutions',
 CREATE TEMP TABLE custs AS
 SELECT id, (row_number() OVER (ORDER BY name_norm, id)) - 1 AS k FROM customers;
 
--- Ids are UUIDv7 of the row's creation time, as cosell makes them (Uuid::now_v7): a
--- random v4 with its first 13 hex digits replaced by the millisecond time and the version.
--- Rows created together then sit together in the primary-key and foreign-key indexes.
-CREATE FUNCTION pg_temp.uuid7(ts timestamptz) RETURNS uuid LANGUAGE sql VOLATILE AS $$
-  SELECT overlay(replace(gen_random_uuid()::text, '-', '')
-                 PLACING lpad(to_hex(floor(extract(epoch FROM ts) * 1000)::bigint), 12, '0') || '7'
-                 FROM 1 FOR 13)::uuid
-$$;
+-- Ids are UUIDv7 of the row's creation time, as cosell makes them: rows created together
+-- then sit together in the primary-key and foreign-key indexes.
+\ir ../sql/uuid7.sql
 
 CREATE TEMP TABLE plan AS
 SELECT x.*,

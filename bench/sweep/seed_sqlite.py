@@ -12,24 +12,19 @@ import sqlite3
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from uuid7 import uuid7  # noqa: E402
+
 ORG_NAMES = ["Microsoft", "Contoso Consulting", "Fabrikam Solutions", "Northwind Traders",
              "Adventure Works Cloud"]
-
-
-def uuid7(epoch_s):
-    """A UUIDv7 (16 bytes) of the given epoch second, as cosell makes ids (Uuid::now_v7):
-    rows created together sit together in the primary-key and foreign-key indexes."""
-    b = bytearray((int(epoch_s) * 1000).to_bytes(6, "big") + os.urandom(10))
-    b[6] = 0x70 | (b[6] & 0x0F)
-    b[8] = 0x80 | (b[8] & 0x3F)
-    return bytes(b)
 
 
 def main():
     path, n = sys.argv[1], int(sys.argv[2])
     started = time.perf_counter()
     db = sqlite3.connect(path, isolation_level=None)
-    db.create_function("uuid7", 1, uuid7)
+    # uuid7(epoch second): ids in creation order, as cosell makes them.
+    db.create_function("uuid7", 1, lambda s: uuid7(int(s) * 1000))
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA cache_size = -262144")
     db.execute("BEGIN")
