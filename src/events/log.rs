@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::store::Sql;
 use crate::store::deals as store;
 use crate::store::opportunity_list::View;
+use crate::store::rows;
 
 /// An event with the organizations allowed to see it.
 #[derive(Debug)]
@@ -239,12 +240,14 @@ pub async fn read_after<C: ConnectionTrait>(
     after: i64,
     limit: u64,
 ) -> Result<Vec<LoggedEvent>, DbErr> {
-    let rows = events::Entity::find()
-        .filter(events::Column::Seq.gt(after))
-        .order_by_asc(events::Column::Seq)
-        .limit(limit)
-        .all(db)
-        .await?;
+    let rows: Vec<events::Model> = rows::all(
+        db,
+        events::Entity::find()
+            .filter(events::Column::Seq.gt(after))
+            .order_by_asc(events::Column::Seq)
+            .limit(limit),
+    )
+    .await?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }

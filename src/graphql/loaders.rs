@@ -13,6 +13,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::store::deals as store;
+use crate::store::rows;
 
 pub type LoadError = Arc<DbErr>;
 
@@ -28,11 +29,12 @@ macro_rules! by_id_loader {
             type Error = LoadError;
 
             async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-                let rows = $module::Entity::find()
-                    .filter($module::Column::Id.is_in(keys.iter().copied()))
-                    .all(&self.db)
-                    .await
-                    .map_err(Arc::new)?;
+                let rows: Vec<$module::Model> = rows::all(
+                    &self.db,
+                    $module::Entity::find().filter($module::Column::Id.is_in(keys.iter().copied())),
+                )
+                .await
+                .map_err(Arc::new)?;
                 Ok(rows.into_iter().map(|r| (r.id, Arc::new(r))).collect())
             }
         }

@@ -6,10 +6,11 @@ use entity::{
 };
 use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, JoinType, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
+use super::rows;
 use super::sql::Sql;
 use uuid::Uuid;
 
@@ -39,10 +40,11 @@ pub async fn opportunities_by_ids<C: ConnectionTrait>(
     db: &C,
     ids: &[Uuid],
 ) -> Result<Vec<opportunities::Model>, DbErr> {
-    opportunities::Entity::find()
-        .filter(opportunities::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await
+    rows::all(
+        db,
+        opportunities::Entity::find().filter(opportunities::Column::Id.is_in(ids.iter().copied())),
+    )
+    .await
 }
 
 /// Every opportunity of the given engagements.
@@ -50,12 +52,14 @@ pub async fn opportunities_of_engagements<C: ConnectionTrait>(
     db: &C,
     engagements: &[Uuid],
 ) -> Result<Vec<opportunities::Model>, DbErr> {
-    opportunities::Entity::find()
-        .filter(opportunities::Column::EngagementId.is_in(engagements.iter().copied()))
-        .order_by_asc(opportunities::Column::CreatedAt)
-        .order_by_asc(opportunities::Column::Id)
-        .all(db)
-        .await
+    rows::all(
+        db,
+        opportunities::Entity::find()
+            .filter(opportunities::Column::EngagementId.is_in(engagements.iter().copied()))
+            .order_by_asc(opportunities::Column::CreatedAt)
+            .order_by_asc(opportunities::Column::Id),
+    )
+    .await
 }
 
 pub async fn engagement<C: ConnectionTrait>(
@@ -69,10 +73,11 @@ pub async fn engagements_by_ids<C: ConnectionTrait>(
     db: &C,
     ids: &[Uuid],
 ) -> Result<Vec<engagements::Model>, DbErr> {
-    engagements::Entity::find()
-        .filter(engagements::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await
+    rows::all(
+        db,
+        engagements::Entity::find().filter(engagements::Column::Id.is_in(ids.iter().copied())),
+    )
+    .await
 }
 
 /// The given engagements each with its customer, in one statement (a page that shows
@@ -85,16 +90,13 @@ pub async fn engagements_with_customers<C: ConnectionTrait>(
         .from(engagements::Column::CustomerId)
         .to(customers::Column::Id)
         .into();
-    let rows = engagements::Entity::find()
-        .join(JoinType::InnerJoin, customer)
-        .select_also(customers::Entity)
-        .filter(engagements::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(e, c)| c.map(|c| (e, c)))
-        .collect())
+    rows::all_pairs(
+        db,
+        engagements::Entity::find()
+            .join(JoinType::InnerJoin, customer)
+            .filter(engagements::Column::Id.is_in(ids.iter().copied())),
+    )
+    .await
 }
 
 /// Takes the engagement's row lock (PostgreSQL) for the rest of the transaction, so
@@ -117,12 +119,14 @@ pub async fn teams<C: ConnectionTrait>(
     db: &C,
     opportunities: &[Uuid],
 ) -> Result<Vec<team_members::Model>, DbErr> {
-    team_members::Entity::find()
-        .filter(team_members::Column::OpportunityId.is_in(opportunities.iter().copied()))
-        .order_by_asc(team_members::Column::Position)
-        .order_by_asc(team_members::Column::Id)
-        .all(db)
-        .await
+    rows::all(
+        db,
+        team_members::Entity::find()
+            .filter(team_members::Column::OpportunityId.is_in(opportunities.iter().copied()))
+            .order_by_asc(team_members::Column::Position)
+            .order_by_asc(team_members::Column::Id),
+    )
+    .await
 }
 
 /// The lower-case emails of one opportunity's team.
@@ -147,9 +151,11 @@ pub async fn solutions_of<C: ConnectionTrait>(
         return Ok(Vec::new());
     }
     let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT l.opportunity_id, ");
+    rows::push_columns::<solutions::Model>(&mut sql, "s");
     sql.push(
-        "SELECT l.opportunity_id AS link_opportunity_id, s.* FROM opportunity_solutions l \
-         JOIN solutions s ON s.id = l.solution_id WHERE l.opportunity_id",
+        " FROM opportunity_solutions l JOIN solutions s ON s.id = l.solution_id \
+         WHERE l.opportunity_id",
     );
     sql.push_in(opportunities.iter().copied());
     sql.push(" ORDER BY l.created_at, l.solution_id");
@@ -157,8 +163,8 @@ pub async fn solutions_of<C: ConnectionTrait>(
     rows.iter()
         .map(|r| {
             Ok((
-                r.try_get("", "link_opportunity_id")?,
-                solutions::Model::from_query_result(r, "")?,
+                rows::Field::at(r, 0)?,
+                <solutions::Model as rows::ByPosition>::decode_at(r, 1)?,
             ))
         })
         .collect()
@@ -183,15 +189,16 @@ pub async fn customers_of_engagements<C: ConnectionTrait>(
     db: &C,
     engagements: &[Uuid],
 ) -> Result<Vec<customers::Model>, DbErr> {
-    customers::Entity::find()
-        .filter(customers::Column::Id.in_subquery(select_where_in(
+    rows::all(
+        db,
+        customers::Entity::find().filter(customers::Column::Id.in_subquery(select_where_in(
             engagements::Entity,
             engagements::Column::CustomerId,
             engagements::Column::Id,
             engagements,
-        )))
-        .all(db)
-        .await
+        ))),
+    )
+    .await
 }
 
 /// Every organization with a side in the given engagements (which includes every
@@ -200,15 +207,18 @@ pub async fn organizations_of_engagements<C: ConnectionTrait>(
     db: &C,
     engagements: &[Uuid],
 ) -> Result<Vec<organizations::Model>, DbErr> {
-    organizations::Entity::find()
-        .filter(organizations::Column::Id.in_subquery(select_where_in(
-            opportunities::Entity,
-            opportunities::Column::OrganizationId,
-            opportunities::Column::EngagementId,
-            engagements,
-        )))
-        .all(db)
-        .await
+    rows::all(
+        db,
+        organizations::Entity::find().filter(organizations::Column::Id.in_subquery(
+            select_where_in(
+                opportunities::Entity,
+                opportunities::Column::OrganizationId,
+                opportunities::Column::EngagementId,
+                engagements,
+            ),
+        )),
+    )
+    .await
 }
 
 /// The team members of every side of the given engagements, in team order.
@@ -216,19 +226,21 @@ pub async fn teams_of_engagements<C: ConnectionTrait>(
     db: &C,
     engagements: &[Uuid],
 ) -> Result<Vec<team_members::Model>, DbErr> {
-    team_members::Entity::find()
-        .filter(
-            team_members::Column::OpportunityId.in_subquery(select_where_in(
-                opportunities::Entity,
-                opportunities::Column::Id,
-                opportunities::Column::EngagementId,
-                engagements,
-            )),
-        )
-        .order_by_asc(team_members::Column::Position)
-        .order_by_asc(team_members::Column::Id)
-        .all(db)
-        .await
+    rows::all(
+        db,
+        team_members::Entity::find()
+            .filter(
+                team_members::Column::OpportunityId.in_subquery(select_where_in(
+                    opportunities::Entity,
+                    opportunities::Column::Id,
+                    opportunities::Column::EngagementId,
+                    engagements,
+                )),
+            )
+            .order_by_asc(team_members::Column::Position)
+            .order_by_asc(team_members::Column::Id),
+    )
+    .await
 }
 
 /// The users who sent the given engagements' invitations.
@@ -236,25 +248,27 @@ pub async fn inviters_of_engagements<C: ConnectionTrait>(
     db: &C,
     engagements: &[Uuid],
 ) -> Result<Vec<users::Model>, DbErr> {
-    users::Entity::find()
-        .filter(users::Column::Id.in_subquery(select_where_in(
+    rows::all(
+        db,
+        users::Entity::find().filter(users::Column::Id.in_subquery(select_where_in(
             invitations::Entity,
             invitations::Column::InviterUserId,
             invitations::Column::EngagementId,
             engagements,
-        )))
-        .all(db)
-        .await
+        ))),
+    )
+    .await
 }
 
 pub async fn solutions_by_ids<C: ConnectionTrait>(
     db: &C,
     ids: &[Uuid],
 ) -> Result<Vec<solutions::Model>, DbErr> {
-    solutions::Entity::find()
-        .filter(solutions::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await
+    rows::all(
+        db,
+        solutions::Entity::find().filter(solutions::Column::Id.is_in(ids.iter().copied())),
+    )
+    .await
 }
 
 /// The invitations of the given engagements, oldest first.
@@ -262,12 +276,14 @@ pub async fn invitations_of<C: ConnectionTrait>(
     db: &C,
     engagements: &[Uuid],
 ) -> Result<Vec<invitations::Model>, DbErr> {
-    invitations::Entity::find()
-        .filter(invitations::Column::EngagementId.is_in(engagements.iter().copied()))
-        .order_by_asc(invitations::Column::SentAt)
-        .order_by_asc(invitations::Column::Id)
-        .all(db)
-        .await
+    rows::all(
+        db,
+        invitations::Entity::find()
+            .filter(invitations::Column::EngagementId.is_in(engagements.iter().copied()))
+            .order_by_asc(invitations::Column::SentAt)
+            .order_by_asc(invitations::Column::Id),
+    )
+    .await
 }
 
 pub async fn invitation<C: ConnectionTrait>(

@@ -4,6 +4,7 @@ pub mod deals;
 pub mod directory;
 pub mod opportunity_list;
 pub mod page;
+pub mod rows;
 pub mod search;
 pub mod sql;
 

@@ -4,10 +4,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::opportunities;
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, QueryResult};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::rows::{self, ByPosition};
 use super::search::TextQuery;
 use super::sql::Sql;
 use crate::domain::Viewer;
@@ -271,7 +272,9 @@ pub async fn list<C: ConnectionTrait>(
         (">", "ASC")
     };
     let mut page = Sql::new(backend);
-    page.push("SELECT o.*, ").push(&key).push(" AS sort_key");
+    page.push("SELECT ");
+    rows::push_columns::<opportunities::Model>(&mut page, "o");
+    page.push(", ").push(&key).push(" AS sort_key");
     if window.count {
         // The total rides along on every row: an uncorrelated subquery, which both
         // databases evaluate once per statement.
@@ -315,7 +318,7 @@ pub async fn list<C: ConnectionTrait>(
     let more = rows.len() > window.limit;
     let mut out = Vec::with_capacity(rows.len().min(window.limit));
     for row in rows.iter().take(window.limit) {
-        let model = opportunities::Model::from_query_result(row, "")?;
+        let model = opportunities::Model::decode_at(row, 0)?;
         let cursor = ListCursor {
             field: sort.field,
             key: read_key(row, sort.field)?,
@@ -355,10 +358,14 @@ pub async fn timeline<C: ConnectionTrait>(
     limit: usize,
 ) -> Result<(Vec<entity::events::Model>, bool, i64), DbErr> {
     let mut sql = Sql::new(db.get_database_backend());
-    sql.push("SELECT ev.* FROM events ev JOIN event_visibility v ON v.event_seq = ev.seq AND v.organization_id = ")
-        .bind(organization)
-        .push(" WHERE ev.engagement_id = ")
-        .bind(engagement);
+    sql.push("SELECT ");
+    rows::push_columns::<entity::events::Model>(&mut sql, "ev");
+    sql.push(
+        " FROM events ev JOIN event_visibility v ON v.event_seq = ev.seq AND v.organization_id = ",
+    )
+    .bind(organization)
+    .push(" WHERE ev.engagement_id = ")
+    .bind(engagement);
     let total: i64 = match db
         .query_one_raw(
             sql.wrapped("SELECT COUNT(*) AS total FROM (", ") s")
@@ -378,7 +385,7 @@ pub async fn timeline<C: ConnectionTrait>(
     let more = rows.len() > limit;
     let mut out = Vec::new();
     for row in rows.iter().take(limit) {
-        out.push(entity::events::Model::from_query_result(row, "")?);
+        out.push(entity::events::Model::decode_at(row, 0)?);
     }
     Ok((out, more, total))
 }

@@ -20,6 +20,7 @@ mod partners;
 mod property;
 mod race;
 mod registration;
+mod rows;
 mod schema;
 mod storage;
 mod tokens;

@@ -1,0 +1,100 @@
+//! The read path decodes rows by position (`src/store/rows.rs`) instead of through
+//! sea-orm's by-name `FromQueryResult`. Every model read that way must equal the same
+//! row read by name, NULL and non-NULL columns alike, on both databases.
+use std::fmt::Debug;
+
+use cosell::store::deals;
+use cosell::store::rows::{self, ByPosition};
+use entity::{
+    customers, engagements, events, invitations, opportunities, organizations, solutions,
+    team_members, users,
+};
+use sea_orm::{DatabaseConnection, EntityTrait};
+use uuid::Uuid;
+
+use crate::db_test;
+
+/// Both readings of every row of `M`'s table, each in a stable order; their count.
+async fn same_rows<M>(db: &DatabaseConnection) -> usize
+where
+    M: ByPosition + Debug + PartialEq,
+    M::Entity: EntityTrait<Model = M>,
+{
+    let mut by_name = M::Entity::find().all(db).await.expect("read by name");
+    let mut by_position = rows::all::<M, _>(db, M::Entity::find())
+        .await
+        .expect("read by position");
+    by_name.sort_by_key(|m| format!("{m:?}"));
+    by_position.sort_by_key(|m| format!("{m:?}"));
+    assert_eq!(by_position, by_name, "{}", std::any::type_name::<M>());
+    by_name.len()
+}
+
+db_test!(
+    rows_read_by_position_equal_rows_read_by_name,
+    |app| async move {
+        let db = &app.db;
+        // The demo data has rows in every table the page reads, with NULL and non-NULL
+        // values in the optional columns (an originator's opportunity has no invitation, an
+        // invitee's has one; some customers have a region, some not).
+        assert!(same_rows::<opportunities::Model>(db).await > 0);
+        assert!(same_rows::<engagements::Model>(db).await > 0);
+        assert!(same_rows::<customers::Model>(db).await > 0);
+        assert!(same_rows::<invitations::Model>(db).await > 0);
+        assert!(same_rows::<organizations::Model>(db).await > 0);
+        assert!(same_rows::<team_members::Model>(db).await > 0);
+        assert!(same_rows::<solutions::Model>(db).await > 0);
+        assert!(same_rows::<users::Model>(db).await > 0);
+        assert!(same_rows::<events::Model>(db).await > 0);
+        let opps = opportunities::Entity::find()
+            .all(db)
+            .await
+            .expect("opportunities");
+        assert!(opps.iter().any(|o| o.invitation_id.is_some()));
+        assert!(opps.iter().any(|o| o.invitation_id.is_none()));
+
+        // A model that follows another's columns in one row: engagements with customers.
+        let engagements = engagements::Entity::find()
+            .all(db)
+            .await
+            .expect("engagements");
+        let ids: Vec<Uuid> = engagements.iter().map(|e| e.id).collect();
+        let pairs = deals::engagements_with_customers(db, &ids)
+            .await
+            .expect("engagements with customers");
+        assert_eq!(
+            pairs.len(),
+            engagements.len(),
+            "every engagement has its customer"
+        );
+        for (e, c) in &pairs {
+            let by_name = engagements
+                .iter()
+                .find(|x| x.id == e.id)
+                .expect("engagement");
+            assert_eq!(e, by_name);
+            let customer = customers::Entity::find_by_id(e.customer_id)
+                .one(db)
+                .await
+                .expect("customer")
+                .expect("a customer row");
+            assert_eq!(c, &customer);
+        }
+
+        // A model after a leading column of a statement written as text: solutions of links.
+        let opp_ids: Vec<Uuid> = opps.iter().map(|o| o.id).collect();
+        let links = deals::solutions_of(db, &opp_ids)
+            .await
+            .expect("solutions of");
+        assert!(!links.is_empty(), "the demo data attaches solutions");
+        for (opp, s) in &links {
+            assert!(opp_ids.contains(opp));
+            let by_name = solutions::Entity::find_by_id(s.id)
+                .one(db)
+                .await
+                .expect("solution")
+                .expect("a solution row");
+            assert_eq!(s, &by_name);
+        }
+    }
+);
