@@ -163,7 +163,7 @@ pub async fn solutions_of<C: ConnectionTrait>(
     rows.iter()
         .map(|r| {
             Ok((
-                rows::Field::at(r, 0)?,
+                rows::Field::at(r, 0, "opportunity_id")?,
                 <solutions::Model as rows::ByPosition>::decode_at(r, 1)?,
             ))
         })

@@ -20,7 +20,8 @@ use super::sql::Sql;
 
 /// One column's value, read by position with the same `sqlx` decoding sea-orm uses.
 pub trait Field: Sized {
-    fn at(row: &QueryResult, i: usize) -> Result<Self, DbErr>;
+    /// The value of column `i`, named `name` in errors.
+    fn at(row: &QueryResult, i: usize, name: &'static str) -> Result<Self, DbErr>;
 }
 
 fn nullable<T>(row: &QueryResult, i: usize) -> Result<Option<T>, DbErr>
@@ -43,14 +44,14 @@ where
 macro_rules! fields {
     ($($t:ty),* $(,)?) => {$(
         impl Field for $t {
-            fn at(row: &QueryResult, i: usize) -> Result<Self, DbErr> {
+            fn at(row: &QueryResult, i: usize, name: &'static str) -> Result<Self, DbErr> {
                 nullable::<$t>(row, i)?
-                    .ok_or_else(|| DbErr::Type(format!("column {i} is NULL")))
+                    .ok_or_else(|| DbErr::Type(format!("column {i} ({name}) is NULL")))
             }
         }
 
         impl Field for Option<$t> {
-            fn at(row: &QueryResult, i: usize) -> Result<Self, DbErr> {
+            fn at(row: &QueryResult, i: usize, _name: &'static str) -> Result<Self, DbErr> {
                 nullable::<$t>(row, i)
             }
         }
@@ -87,7 +88,7 @@ macro_rules! by_position {
                 let mut i = at;
                 // A struct literal's fields are evaluated in the order written.
                 Ok(Self {$($f: {
-                    let v = Field::at(row, i)?;
+                    let v = Field::at(row, i, stringify!($f))?;
                     i += 1;
                     v
                 },)*})

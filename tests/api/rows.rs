@@ -4,12 +4,12 @@
 use std::fmt::Debug;
 
 use cosell::store::deals;
-use cosell::store::rows::{self, ByPosition};
+use cosell::store::rows::{self, ByPosition, Field};
 use entity::{
     customers, engagements, events, invitations, opportunities, organizations, solutions,
     team_members, users,
 };
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, Statement};
 use uuid::Uuid;
 
 use crate::db_test;
@@ -96,5 +96,22 @@ db_test!(
                 .expect("a solution row");
             assert_eq!(s, &by_name);
         }
+
+        // A NULL where the model has no `Option` is an error that names the column; in
+        // an `Option` it is `None`.
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT CAST(NULL AS TEXT) AS deal_name",
+            ))
+            .await
+            .expect("select")
+            .expect("a row");
+        let err = <String as Field>::at(&row, 0, "deal_name").expect_err("NULL is not a String");
+        assert!(err.to_string().contains("(deal_name) is NULL"), "{err}");
+        assert_eq!(
+            <Option<String> as Field>::at(&row, 0, "deal_name").expect("decodes"),
+            None
+        );
     }
 );
