@@ -13,9 +13,16 @@ import sys
 import time
 import uuid
 
+from uuid7 import uuid7  # bench/uuid7.py, beside this script
+
 TOPICS = ["Cloud migration", "Data platform", "Security review", "Copilot rollout", "Field service"]
 ORG_NAMES = ["Microsoft", "Contoso Consulting", "Fabrikam Solutions", "Northwind Traders",
              "Adventure Works Cloud"]
+
+
+def epoch_ms(t):
+    """Milliseconds since the epoch, for a UUIDv7."""
+    return int(t.timestamp() * 1000)
 
 
 def ts(t):
@@ -70,9 +77,11 @@ def main():
             inv_stage = "RECEIVED" if (g // 4) % 2 == 0 else "ACCEPTED"
         t = now - dt.timedelta(seconds=g * 83)
         topic = TOPICS[g % 5]
-        eng, orig_opp = uuid.uuid4().bytes, uuid.uuid4().bytes
-        inv_opp = uuid.uuid4().bytes if inv_k is not None else None
-        inv = uuid.uuid4().bytes if inv_k is not None else None
+        # Ids in creation order, as cosell makes them (UUIDv7 of the creation time).
+        eng = uuid7(epoch_ms(t - dt.timedelta(hours=1)))
+        orig_opp = uuid7(epoch_ms(t - dt.timedelta(hours=1)))
+        inv_opp = uuid7(epoch_ms(t)) if inv_k is not None else None
+        inv = uuid7(epoch_ms(t)) if inv_k is not None else None
         cust = custs[g % len(custs)]
         ms = 0 in (orig_k, inv_k)
         deal_type = "PRIVATE" if inv_k is None else "CO_SELL" if ms else "PARTNER_TO_PARTNER"
@@ -106,7 +115,7 @@ def main():
             admin = orgs[k]["admin"]
             for m in range(0, g % 3 + 1):
                 email = admin[2] if m == 0 else f"member{m}.deal{g}@bench.example"
-                team_rows.append((uuid.uuid4().bytes, oid,
+                team_rows.append((uuid7(epoch_ms(created)), oid,
                                   admin[1] if m == 0 else f"Member {m} of deal {g}",
                                   f"+14255550{m + 100:03d}", email, email.lower(), 1, m,
                                   ts(created)))

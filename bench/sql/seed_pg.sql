@@ -12,9 +12,12 @@
 --   next n_other         Fabrikam, Northwind and Adventure Works invite each other.
 -- Accepted (and closed after acceptance) sides have a team of 1-3 (Contoso's starts with
 -- Anna Admin) and 1-2 of their organization's co-sell-ready solutions; received and
--- declined sides have neither, as in cosell. No events are written for these deals.
+-- declined sides have neither, as in cosell. No events are written for these deals. Ids
+-- are UUIDv7 of each row's creation time, as cosell makes them.
 \set ON_ERROR_STOP on
 BEGIN;
+-- Ids as cosell makes them: UUIDv7 of each row's creation time.
+\ir uuid7.sql
 
 CREATE TEMP TABLE orgs AS
 SELECT o.id, o.name, o.kind,
@@ -63,9 +66,10 @@ FROM g;
 
 ALTER TABLE plan ADD COLUMN eng uuid, ADD COLUMN orig_opp uuid, ADD COLUMN inv_opp uuid,
   ADD COLUMN inv uuid, ADD COLUMN cust uuid;
-UPDATE plan SET eng = gen_random_uuid(), orig_opp = gen_random_uuid(),
-  inv_opp = CASE WHEN inv_k IS NULL THEN NULL ELSE gen_random_uuid() END,
-  inv = CASE WHEN inv_k IS NULL THEN NULL ELSE gen_random_uuid() END,
+UPDATE plan SET eng = pg_temp.uuid7(t - interval '1 hour'),
+  orig_opp = pg_temp.uuid7(t - interval '1 hour'),
+  inv_opp = CASE WHEN inv_k IS NULL THEN NULL ELSE pg_temp.uuid7(t) END,
+  inv = CASE WHEN inv_k IS NULL THEN NULL ELSE pg_temp.uuid7(t) END,
   cust = (SELECT c.id FROM custs c WHERE c.k = plan.g % (SELECT count(*) FROM custs));
 
 INSERT INTO engagements (id, customer_id, originator_id, deal_type, help_wanted,
@@ -139,7 +143,7 @@ WHERE p.inv_k IS NOT NULL;
 -- Teams: 1-3 members on every side that was accepted; the first is the admin.
 INSERT INTO team_members (id, opportunity_id, name, phone, email, email_norm, notify,
   position, created_at)
-SELECT gen_random_uuid(), s.id,
+SELECT pg_temp.uuid7(s.created_at), s.id,
   CASE WHEN m = 0 THEN o.admin_name ELSE 'Member ' || m || ' of deal ' || s.g END,
   '+14255550' || (100 + m),
   CASE WHEN m = 0 THEN o.admin_email ELSE 'member' || m || '.deal' || s.g || '@bench.example' END,
