@@ -78,10 +78,10 @@ def main():
         t = now - dt.timedelta(seconds=g * 83)
         topic = TOPICS[g % 5]
         # Ids in creation order, as cosell makes them (UUIDv7 of the creation time).
-        eng = uuid7(epoch_ms(t - dt.timedelta(hours=1)))
-        orig_opp = uuid7(epoch_ms(t - dt.timedelta(hours=1)))
-        inv_opp = uuid7(epoch_ms(t)) if inv_k is not None else None
-        inv = uuid7(epoch_ms(t)) if inv_k is not None else None
+        opened, sent = epoch_ms(t - dt.timedelta(hours=1)), epoch_ms(t)
+        eng, orig_opp = uuid7(opened), uuid7(opened)
+        inv_opp = uuid7(sent) if inv_k is not None else None
+        inv = uuid7(sent) if inv_k is not None else None
         cust = custs[g % len(custs)]
         ms = 0 in (orig_k, inv_k)
         deal_type = "PRIVATE" if inv_k is None else "CO_SELL" if ms else "PARTNER_TO_PARTNER"

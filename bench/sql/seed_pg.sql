@@ -16,7 +16,6 @@
 -- are UUIDv7 of each row's creation time, as cosell makes them.
 \set ON_ERROR_STOP on
 BEGIN;
--- Ids as cosell makes them: UUIDv7 of each row's creation time.
 \ir uuid7.sql
 
 CREATE TEMP TABLE orgs AS

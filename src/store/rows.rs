@@ -11,7 +11,7 @@ use entity::{
     customers, engagements, events, invitations, opportunities, organizations, solutions,
     team_members, users,
 };
-use sea_orm::sea_query::{Alias, Expr, SelectStatement};
+use sea_orm::sea_query::{Expr, SelectStatement};
 use sea_orm::sqlx::{self, Row as _};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryResult, QueryTrait, RuntimeErr, Select};
 use uuid::Uuid;
@@ -137,12 +137,24 @@ by_position! {
     }
 }
 
-/// Replaces what `query` selects with `M`'s columns of `M`'s table, in `M`'s order.
-fn select_columns<M: ByPosition>(query: &mut SelectStatement) -> &mut SelectStatement {
+/// Adds `M`'s columns of `M`'s table to what `query` selects, in `M`'s order.
+fn select_columns<M: ByPosition>(query: &mut SelectStatement) {
     for name in M::NAMES {
-        query.expr(Expr::col((M::Entity::default(), Alias::new(*name))));
+        query.expr(Expr::col((M::Entity::default(), *name)));
     }
-    query
+}
+
+/// Runs `select` with its own selection replaced by the columns `columns` adds.
+async fn run<E: EntityTrait, C: ConnectionTrait>(
+    db: &C,
+    select: Select<E>,
+    columns: impl FnOnce(&mut SelectStatement),
+) -> Result<Vec<QueryResult>, DbErr> {
+    let mut query = select.into_query();
+    query.clear_selects();
+    columns(&mut query);
+    db.query_all_raw(db.get_database_backend().build(&query))
+        .await
 }
 
 /// The rows `select` finds, decoded by position (its own selection is replaced).
@@ -150,12 +162,7 @@ pub async fn all<M: ByPosition, C: ConnectionTrait>(
     db: &C,
     select: Select<M::Entity>,
 ) -> Result<Vec<M>, DbErr> {
-    let mut query = select.into_query();
-    query.clear_selects();
-    select_columns::<M>(&mut query);
-    let rows = db
-        .query_all_raw(db.get_database_backend().build(&query))
-        .await?;
+    let rows = run(db, select, select_columns::<M>).await?;
     rows.iter().map(|r| M::decode_at(r, 0)).collect()
 }
 
@@ -164,13 +171,11 @@ pub async fn all_pairs<A: ByPosition, B: ByPosition, C: ConnectionTrait>(
     db: &C,
     select: Select<A::Entity>,
 ) -> Result<Vec<(A, B)>, DbErr> {
-    let mut query = select.into_query();
-    query.clear_selects();
-    select_columns::<A>(&mut query);
-    select_columns::<B>(&mut query);
-    let rows = db
-        .query_all_raw(db.get_database_backend().build(&query))
-        .await?;
+    let rows = run(db, select, |q| {
+        select_columns::<A>(q);
+        select_columns::<B>(q);
+    })
+    .await?;
     rows.iter()
         .map(|r| Ok((A::decode_at(r, 0)?, B::decode_at(r, A::NAMES.len())?)))
         .collect()
