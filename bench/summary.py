@@ -114,5 +114,7 @@ if len(sys.argv) > 2:
               f"{j['subscribers']} subscribers: p50 {j['latency_ms_p50']} ms, p99 "
               f"{j['latency_ms_p99']} ms (target ≤ 250), max {j['latency_ms_max']} ms")
         print()
+    except FileNotFoundError:
+        print("### WebSocket\n\nnot measured in this run (BENCH_SKIP_WS=1).\n")
     except (OSError, ValueError, KeyError):
         print("### WebSocket\n\nbench/run-ws printed no result (see run-ws.txt).\n")
