@@ -123,6 +123,14 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// Stops the app and drops its database (or removes its SQLite folder), as [`run`]
+    /// does after its body: for tests that start their app with [`TestApp::spawn_with`].
+    pub async fn finish(self) {
+        let cleanup = self.cleanup.clone();
+        drop(self);
+        cleanup.run().await;
+    }
+
     /// A fresh app with the demo data; `None` when PostgreSQL is wanted but not there.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         Self::spawn_with(backend, |_| {}).await

@@ -340,6 +340,7 @@ async fn production(backend: crate::helpers::Backend) {
         .await
         .expect("preflight");
     assert!(other.headers().get("access-control-allow-origin").is_none());
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -407,6 +408,7 @@ async fn rate_limited(backend: crate::helpers::Backend) {
         .gql(Some(&other), "{ viewer { user { id } } }", json!({}))
         .await;
     assert!(v.get("errors").is_none());
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -449,6 +451,7 @@ async fn queued_beyond_the_concurrency_limit(backend: crate::helpers::Backend) {
         assert_eq!(status, 200, "{body}");
         assert_eq!(body, expected);
     }
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

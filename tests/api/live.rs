@@ -583,6 +583,8 @@ async fn with_limits(backend: Backend) {
     .await;
     let _ = id;
     ws.next_event("1").await;
+    drop(ws);
+    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
