@@ -49,7 +49,16 @@ where
     F: FnOnce(TestApp) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let Some(app) = TestApp::spawn(backend).await else {
+    run_with(backend, |_| {}, body).await;
+}
+
+/// As [`run`], with the app's configuration adjusted by `tweak` first.
+pub async fn run_with<F, Fut>(backend: Backend, tweak: impl FnOnce(&mut Config), body: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let Some(app) = TestApp::spawn_with(backend, tweak).await else {
         return;
     };
     let cleanup = app.cleanup.clone();
@@ -123,20 +132,8 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// Stops the app and drops its database (or removes its SQLite folder), as [`run`]
-    /// does after its body: for tests that start their app with [`TestApp::spawn_with`].
-    pub async fn finish(self) {
-        let cleanup = self.cleanup.clone();
-        drop(self);
-        cleanup.run().await;
-    }
-
-    /// A fresh app with the demo data; `None` when PostgreSQL is wanted but not there.
-    pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        Self::spawn_with(backend, |_| {}).await
-    }
-
-    /// As [`TestApp::spawn`], with the configuration adjusted by `tweak` first.
+    /// A fresh app with the demo data, its configuration adjusted by `tweak` first;
+    /// `None` when PostgreSQL is wanted but not there.
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let run_id = Uuid::new_v4().simple().to_string();
         let dir = std::env::temp_dir().join(format!("cosell-test-{run_id}"));

@@ -296,51 +296,52 @@ db_test!(batched_requests_are_refused, |app| async move {
 });
 
 async fn production(backend: crate::helpers::Backend) {
-    let Some(app) = crate::helpers::TestApp::spawn_with(backend, |c| {
-        c.production = true;
-        c.cors_origins = vec!["https://app.example".into()];
-    })
-    .await
-    else {
-        return;
-    };
-    let v = app
-        .gql(None, "{ __schema { queryType { name } } }", json!({}))
-        .await;
-    assert!(v["data"]["__schema"].is_null(), "introspection is off: {v}");
-    let token = app.token("anna@contoso.example").await;
-    let v = app
-        .gql(Some(&token), "{ viewr { user { id } } }", json!({}))
-        .await;
-    let msg = v["errors"][0]["message"].as_str().unwrap_or("").to_owned();
-    assert!(!msg.contains("Did you mean"), "no suggestions: {msg}");
-    // CORS for the configured origin only.
-    let pre = app
-        .http
-        .request(reqwest::Method::OPTIONS, app.url("/graphql"))
-        .header("origin", "https://app.example")
-        .header("access-control-request-method", "POST")
-        .header(
-            "access-control-request-headers",
-            "authorization,content-type",
-        )
-        .send()
-        .await
-        .expect("preflight");
-    assert_eq!(
-        pre.headers()["access-control-allow-origin"],
-        "https://app.example"
-    );
-    let other = app
-        .http
-        .request(reqwest::Method::OPTIONS, app.url("/graphql"))
-        .header("origin", "https://evil.example")
-        .header("access-control-request-method", "POST")
-        .send()
-        .await
-        .expect("preflight");
-    assert!(other.headers().get("access-control-allow-origin").is_none());
-    app.finish().await;
+    crate::helpers::run_with(
+        backend,
+        |c| {
+            c.production = true;
+            c.cors_origins = vec!["https://app.example".into()];
+        },
+        |app| async move {
+            let v = app
+                .gql(None, "{ __schema { queryType { name } } }", json!({}))
+                .await;
+            assert!(v["data"]["__schema"].is_null(), "introspection is off: {v}");
+            let token = app.token("anna@contoso.example").await;
+            let v = app
+                .gql(Some(&token), "{ viewr { user { id } } }", json!({}))
+                .await;
+            let msg = v["errors"][0]["message"].as_str().unwrap_or("").to_owned();
+            assert!(!msg.contains("Did you mean"), "no suggestions: {msg}");
+            // CORS for the configured origin only.
+            let pre = app
+                .http
+                .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+                .header("origin", "https://app.example")
+                .header("access-control-request-method", "POST")
+                .header(
+                    "access-control-request-headers",
+                    "authorization,content-type",
+                )
+                .send()
+                .await
+                .expect("preflight");
+            assert_eq!(
+                pre.headers()["access-control-allow-origin"],
+                "https://app.example"
+            );
+            let other = app
+                .http
+                .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+                .header("origin", "https://evil.example")
+                .header("access-control-request-method", "POST")
+                .send()
+                .await
+                .expect("preflight");
+            assert!(other.headers().get("access-control-allow-origin").is_none());
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -372,43 +373,44 @@ db_test!(metrics_are_exposed_for_prometheus, |app| async move {
 });
 
 async fn rate_limited(backend: crate::helpers::Backend) {
-    let Some(app) = crate::helpers::TestApp::spawn_with(backend, |c| {
-        c.rate_limit_per_minute = 60;
-        c.rate_limit_burst = 5;
-    })
-    .await
-    else {
-        return;
-    };
-    let token = app.token("anna@contoso.example").await;
-    let mut codes = Vec::new();
-    for _ in 0..8 {
-        let r = app
-            .http
-            .post(app.url("/graphql"))
-            .bearer_auth(&token)
-            .json(&json!({ "query": "{ viewer { user { id } } }" }))
-            .send()
-            .await
-            .expect("post");
-        let status = r.status().as_u16();
-        let v: Value = r.json().await.expect("json");
-        codes.push((status, error_code(&v).to_owned()));
-    }
-    assert!(codes[..5].iter().all(|(s, _)| *s == 200), "{codes:?}");
-    assert!(
-        codes[5..]
-            .iter()
-            .all(|(s, c)| *s == 429 && c == "RATE_LIMITED"),
-        "{codes:?}"
-    );
-    // Another token is not held back by this one.
-    let other = app.token("frank@fabrikam.example").await;
-    let v = app
-        .gql(Some(&other), "{ viewer { user { id } } }", json!({}))
-        .await;
-    assert!(v.get("errors").is_none());
-    app.finish().await;
+    crate::helpers::run_with(
+        backend,
+        |c| {
+            c.rate_limit_per_minute = 60;
+            c.rate_limit_burst = 5;
+        },
+        |app| async move {
+            let token = app.token("anna@contoso.example").await;
+            let mut codes = Vec::new();
+            for _ in 0..8 {
+                let r = app
+                    .http
+                    .post(app.url("/graphql"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "query": "{ viewer { user { id } } }" }))
+                    .send()
+                    .await
+                    .expect("post");
+                let status = r.status().as_u16();
+                let v: Value = r.json().await.expect("json");
+                codes.push((status, error_code(&v).to_owned()));
+            }
+            assert!(codes[..5].iter().all(|(s, _)| *s == 200), "{codes:?}");
+            assert!(
+                codes[5..]
+                    .iter()
+                    .all(|(s, c)| *s == 429 && c == "RATE_LIMITED"),
+                "{codes:?}"
+            );
+            // Another token is not held back by this one.
+            let other = app.token("frank@fabrikam.example").await;
+            let v = app
+                .gql(Some(&other), "{ viewer { user { id } } }", json!({}))
+                .await;
+            assert!(v.get("errors").is_none());
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -422,36 +424,33 @@ async fn each_token_is_rate_limited_postgres() {
 }
 
 async fn queued_beyond_the_concurrency_limit(backend: crate::helpers::Backend) {
-    let Some(app) = crate::helpers::TestApp::spawn_with(backend, |c| {
+    crate::helpers::run_with(backend, |c| {
         c.max_concurrent_requests = 1;
+    }, |app| async move {
+        let token = app.token("anna@contoso.example").await;
+        let query = "{ opportunities(view: INBOUND, first: 20) { totalCount edges { node { id dealName team { name } } } } }";
+        let expected = app.gql(Some(&token), query, json!({})).await;
+        assert!(expected.get("errors").is_none(), "{expected}");
+        // Twelve at once through one execution slot: each waits its turn and gets the
+        // same full answer; none is refused or cut short.
+        let answers = futures_util::future::join_all((0..12).map(|_| async {
+            let r = app
+                .http
+                .post(app.url("/graphql"))
+                .bearer_auth(&token)
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .expect("post");
+            (r.status().as_u16(), r.json::<Value>().await.expect("json"))
+        }))
+        .await;
+        for (status, body) in answers {
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body, expected);
+        }
     })
-    .await
-    else {
-        return;
-    };
-    let token = app.token("anna@contoso.example").await;
-    let query = "{ opportunities(view: INBOUND, first: 20) { totalCount edges { node { id dealName team { name } } } } }";
-    let expected = app.gql(Some(&token), query, json!({})).await;
-    assert!(expected.get("errors").is_none(), "{expected}");
-    // Twelve at once through one execution slot: each waits its turn and gets the
-    // same full answer; none is refused or cut short.
-    let answers = futures_util::future::join_all((0..12).map(|_| async {
-        let r = app
-            .http
-            .post(app.url("/graphql"))
-            .bearer_auth(&token)
-            .json(&json!({ "query": query }))
-            .send()
-            .await
-            .expect("post");
-        (r.status().as_u16(), r.json::<Value>().await.expect("json"))
-    }))
     .await;
-    for (status, body) in answers {
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body, expected);
-    }
-    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

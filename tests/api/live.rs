@@ -548,43 +548,43 @@ db_test!(
 );
 
 async fn with_limits(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |c| {
-        c.ws_init_timeout_ms = 300;
-        c.ws_max_subscriptions = 2;
-    })
-    .await
-    else {
-        return;
-    };
-    // No connection_init in time: 4408.
-    let mut ws = Ws::open(&app.base, "/graphql/ws").await;
-    assert!(matches!(
-        ws.recv(Duration::from_secs(5)).await,
-        Got::Closed(4408)
-    ));
-    // The third subscription on one socket is refused for its id; the others go on.
-    let mut ws = Ws::signed_in(&app, "anna@contoso.example").await;
-    ws.subscribe("1", EVENTS, json!({})).await;
-    ws.subscribe("2", EVENTS, json!({})).await;
-    ws.subscribe("3", EVENTS, json!({})).await;
-    match ws.recv(Duration::from_secs(5)).await {
-        Got::Json(v) => {
-            assert_eq!(v["type"], "error");
-            assert_eq!(v["id"], "3");
-        }
-        other => panic!("{other:?}"),
-    }
-    let id = deal(
-        &app,
-        "anna@contoso.example",
-        "Capped",
-        &["anna@contoso.example"],
+    crate::helpers::run_with(
+        backend,
+        |c| {
+            c.ws_init_timeout_ms = 300;
+            c.ws_max_subscriptions = 2;
+        },
+        |app| async move {
+            // No connection_init in time: 4408.
+            let mut ws = Ws::open(&app.base, "/graphql/ws").await;
+            assert!(matches!(
+                ws.recv(Duration::from_secs(5)).await,
+                Got::Closed(4408)
+            ));
+            // The third subscription on one socket is refused for its id; the others go on.
+            let mut ws = Ws::signed_in(&app, "anna@contoso.example").await;
+            ws.subscribe("1", EVENTS, json!({})).await;
+            ws.subscribe("2", EVENTS, json!({})).await;
+            ws.subscribe("3", EVENTS, json!({})).await;
+            match ws.recv(Duration::from_secs(5)).await {
+                Got::Json(v) => {
+                    assert_eq!(v["type"], "error");
+                    assert_eq!(v["id"], "3");
+                }
+                other => panic!("{other:?}"),
+            }
+            let id = deal(
+                &app,
+                "anna@contoso.example",
+                "Capped",
+                &["anna@contoso.example"],
+            )
+            .await;
+            let _ = id;
+            ws.next_event("1").await;
+        },
     )
     .await;
-    let _ = id;
-    ws.next_event("1").await;
-    drop(ws);
-    app.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
