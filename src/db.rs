@@ -141,6 +141,9 @@ async fn open(
         });
     }
     if url.starts_with("sqlite:") {
+        opts.map_sqlx_sqlite_pool_opts(|p| {
+            p.after_connect(|conn, _| Box::pin(async move { keep_query_plans(conn).await }))
+        });
         opts.map_sqlx_sqlite_opts(move |o| {
             let o = o
                 .create_if_missing(true)
@@ -166,6 +169,42 @@ async fn open(
         );
     });
     Ok(db)
+}
+
+/// Turns on SQLite's query planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`) for
+/// a new connection, so a prepared statement keeps its plan whatever values are bound.
+///
+/// Without it SQLite (3.51, as bundled) marks a statement for re-preparing whenever a
+/// parameter it looked at while planning is bound anew: every `LIMIT ?` (sea-orm binds the
+/// `1` of each `.one()`) and every parameter compared with a partial index's condition.
+/// sqlx clears the bindings after each execution, so such a statement was parsed and
+/// planned again on every run, its cached copy never reused: 16.5% of cosell's CPU under
+/// the SQLite mutation load (bench/README.md). The plans cosell relies on do not need the
+/// bound values: the partial indexes' conditions are written as literals in the queries
+/// that use them, and no `sqlite_stat4` is kept.
+async fn keep_query_plans(
+    conn: &mut sea_orm::sqlx::SqliteConnection,
+) -> Result<(), sea_orm::sqlx::Error> {
+    use libsqlite3_sys::{SQLITE_DBCONFIG_ENABLE_QPSG, SQLITE_OK, sqlite3_db_config};
+    use std::ffi::c_int;
+    let mut handle = conn.lock_handle().await?;
+    let mut now_on: c_int = -1;
+    // SAFETY: the handle is locked out of sqlx's worker thread for this call, and this
+    // `sqlite3_db_config` verb takes exactly an int and an int pointer (which it writes).
+    let rc = unsafe {
+        sqlite3_db_config(
+            handle.as_raw_handle().as_ptr(),
+            SQLITE_DBCONFIG_ENABLE_QPSG,
+            1 as c_int,
+            &mut now_on as *mut c_int,
+        )
+    };
+    if rc != SQLITE_OK || now_on != 1 {
+        return Err(sea_orm::sqlx::Error::Configuration(
+            format!("SQLite refused the query planner stability guarantee (code {rc})").into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Applies every pending migration.

@@ -155,3 +155,60 @@ async fn wal_emptied_when_quiet(app: TestApp) {
         tokio::time::sleep(cosell::db::CHECKPOINT_EVERY).await;
     }
 }
+
+/// The plan of `SELECT … WHERE stage = ? AND expires_at <= ?` with `RECEIVED` bound, and
+/// with it written as a literal, on `db`.
+async fn expiry_plans(db: &sea_orm::DatabaseConnection) -> (String, String) {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let plan = |sql: &str, values: Vec<sea_orm::Value>| {
+        let stmt = Statement::from_sql_and_values(DbBackend::Sqlite, sql, values);
+        async move {
+            let rows = db.query_all_raw(stmt).await.expect("explain");
+            rows.iter()
+                .map(|r| r.try_get::<String>("", "detail").expect("detail"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+    };
+    let now = chrono::Utc::now().to_rfc3339();
+    let bound = plan(
+        "EXPLAIN QUERY PLAN SELECT id FROM opportunities WHERE stage = ? AND expires_at <= ?",
+        vec!["RECEIVED".into(), now.clone().into()],
+    )
+    .await;
+    let literal = plan(
+        "EXPLAIN QUERY PLAN SELECT id FROM opportunities WHERE stage = 'RECEIVED' AND expires_at <= ?",
+        vec![now.into()],
+    )
+    .await;
+    (bound, literal)
+}
+
+/// Every SQLite connection keeps a prepared statement's plan whatever values are bound
+/// (`SQLITE_DBCONFIG_ENABLE_QPSG`). Without it, SQLite re-prepares a statement on each
+/// run whose plan looked at a bound value (every `LIMIT ?`, every parameter compared with
+/// a partial index's condition), since sqlx rebinds on each run: parsed and planned every
+/// time. Seen from SQL: a bound `RECEIVED` no longer picks the partial expiry index,
+/// which a literal still does (the queries that need the index write it so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_statements_keep_their_plan_whatever_is_bound() {
+    crate::helpers::run(plans_ignore_bound_values, Backend::Sqlite).await;
+}
+
+async fn plans_ignore_bound_values(app: TestApp) {
+    let url = app.config.database_url.clone().expect("database url");
+    let writer = cosell::db::connect_sqlite_writer(&url, Default::default())
+        .await
+        .expect("writer");
+    for (name, db) in [("readers", &app.db), ("writer", &writer)] {
+        let (bound, literal) = expiry_plans(db).await;
+        assert!(
+            literal.contains("opportunities_received_expiry"),
+            "{name}: a literal stage uses the partial index: {literal}"
+        );
+        assert!(
+            !bound.contains("opportunities_received_expiry"),
+            "{name}: the plan depended on the bound value: {bound}"
+        );
+    }
+}
