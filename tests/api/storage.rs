@@ -196,11 +196,8 @@ async fn sqlite_statements_keep_their_plan_whatever_is_bound() {
 }
 
 async fn plans_ignore_bound_values(app: TestApp) {
-    let url = app.config.database_url.clone().expect("database url");
-    let writer = cosell::db::connect_sqlite_writer(&url, Default::default())
-        .await
-        .expect("writer");
-    for (name, db) in [("readers", &app.db), ("writer", &writer)] {
+    let writer = &app.server.services.writer;
+    for (name, db) in [("readers", &app.db), ("writer", writer)] {
         let (bound, literal) = expiry_plans(db).await;
         assert!(
             literal.contains("opportunities_received_expiry"),
