@@ -23,6 +23,8 @@ pub struct Services {
     pub db: DatabaseConnection,
     /// Write transactions (see `Deps::writer`).
     pub writer: DatabaseConnection,
+    /// The mutations' write transactions (see `Deps::writes`).
+    pub writes: db::Writes,
     /// How many SQL statements have run (every connection of the pool).
     pub statements: Arc<AtomicU64>,
     pub keys: TokenKeys,
@@ -45,6 +47,7 @@ impl Services {
         Deps {
             db: self.db.clone(),
             writer: self.writer.clone(),
+            writes: self.writes.clone(),
             clock: self.clock.clone(),
             response_window: self.response_window,
             bus: self.bus.clone(),
@@ -78,6 +81,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(Services, bool)> {
     let keys = TokenKeys::from_config(config)?;
     let services = Services {
         db,
+        writes: db::Writes::new(writer.clone()),
         writer,
         statements,
         keys,

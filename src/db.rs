@@ -1,8 +1,8 @@
 //! Connecting to the database (SQLite or PostgreSQL, chosen by the URL alone), migrating
 //! it, and opening write transactions the right way for each.
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -231,4 +231,325 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 /// Whether the database answers a trivial query.
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()
+}
+
+/// How many write transactions one SQLite group commit takes at most. Measured against
+/// 32 and 4 (bench/README.md): 8 kept the throughput of 32 with a shorter tail.
+pub const GROUP_MAX_MEMBERS: usize = 8;
+
+/// How long a SQLite group stays open at most: a transaction that queued behind it
+/// then starts the next one.
+pub const GROUP_MAX_AGE: Duration = Duration::from_millis(10);
+
+/// How long a member that has done its part waits for its group's commit before
+/// committing the group itself (a safety net for a queue that emptied without anyone
+/// left to commit, e.g. a waiting request that was cancelled).
+pub const GROUP_SETTLE_AFTER: Duration = Duration::from_millis(20);
+
+/// The write transactions of the interactive use cases (the mutations).
+///
+/// On PostgreSQL each is a transaction of its own. On SQLite one connection writes, and
+/// the mutations waiting for it commit together (*group commit*): the first opens a
+/// transaction (`BEGIN IMMEDIATE`), each runs inside a savepoint of it, and the group
+/// commits once nobody is queued behind the member that just finished (or it holds
+/// [`GROUP_MAX_MEMBERS`], or it is [`GROUP_MAX_AGE`] old). A member's `commit` returns
+/// only after the group's `COMMIT`, with its outcome; a member that fails or is dropped
+/// rolls back to its savepoint and takes nothing of the others with it. One commit
+/// writes each page the group changed once (the event counter, the events' last pages,
+/// shared index pages), where one commit per mutation wrote them every time
+/// (bench/README.md). With one request at a time nobody is queued, so each commits
+/// alone, at once.
+#[derive(Clone)]
+pub struct Writes {
+    writer: DatabaseConnection,
+    group: Option<Arc<GroupState>>,
+    max_age: Duration,
+}
+
+struct GroupState {
+    open: Arc<tokio::sync::Mutex<Option<OpenGroup>>>,
+    /// Transactions waiting for `open`'s lock (not members waiting for their commit).
+    waiting: AtomicUsize,
+    next_id: AtomicU64,
+    commits: AtomicU64,
+    members: AtomicU64,
+}
+
+type Outcome = Option<Result<(), String>>;
+
+struct OpenGroup {
+    id: u64,
+    txn: DatabaseTransaction,
+    /// Members whose part is done (savepoint released), waiting for the commit.
+    members: usize,
+    opened: Instant,
+    done: tokio::sync::watch::Sender<Outcome>,
+}
+
+/// Counts a transaction waiting for the group's lock while it waits (also when it is
+/// cancelled while waiting).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::AcqRel);
+        Waiting(n)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+type GroupGuard = tokio::sync::OwnedMutexGuard<Option<OpenGroup>>;
+
+impl Writes {
+    /// Group commits on SQLite, plain transactions on PostgreSQL.
+    pub fn new(writer: DatabaseConnection) -> Self {
+        let group = (writer.get_database_backend() == DbBackend::Sqlite).then(|| {
+            Arc::new(GroupState {
+                open: Arc::default(),
+                waiting: AtomicUsize::new(0),
+                next_id: AtomicU64::new(0),
+                commits: AtomicU64::new(0),
+                members: AtomicU64::new(0),
+            })
+        });
+        Writes {
+            writer,
+            group,
+            max_age: GROUP_MAX_AGE,
+        }
+    }
+
+    /// The same, with another [`GROUP_MAX_AGE`] (tests).
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// Group commits so far and the transactions they committed (SQLite; zeros on
+    /// PostgreSQL).
+    pub fn group_stats(&self) -> (u64, u64) {
+        self.group.as_ref().map_or((0, 0), |g| {
+            (
+                g.commits.load(Ordering::Acquire),
+                g.members.load(Ordering::Acquire),
+            )
+        })
+    }
+
+    /// Transactions queued for the group right now.
+    pub fn queued(&self) -> usize {
+        self.group
+            .as_ref()
+            .map_or(0, |g| g.waiting.load(Ordering::Acquire))
+    }
+
+    /// Begins a write transaction (on SQLite a member of the open group, or the first
+    /// of a new one).
+    pub async fn begin(&self) -> Result<Write, DbErr> {
+        let Some(state) = &self.group else {
+            return Ok(Write {
+                txn: begin_write(&self.writer).await?,
+                member: None,
+            });
+        };
+        let mut guard = {
+            let _queued = Waiting::new(&state.waiting);
+            state.open.clone().lock_owned().await
+        };
+        if guard.is_none() {
+            *guard = Some(OpenGroup {
+                id: state.next_id.fetch_add(1, Ordering::AcqRel),
+                txn: begin_write(&self.writer).await?,
+                members: 0,
+                opened: Instant::now(),
+                done: tokio::sync::watch::channel(None).0,
+            });
+        }
+        let savepoint = match guard.as_ref() {
+            Some(group) => group.txn.begin().await,
+            None => unreachable!("the group was opened above"),
+        };
+        match savepoint {
+            Ok(txn) => Ok(Write {
+                txn,
+                member: Some(Member {
+                    state: state.clone(),
+                    guard: Some(guard),
+                    max_age: self.max_age,
+                }),
+            }),
+            Err(e) => {
+                settle(state.clone(), guard, true);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Ends the open group in the background, still holding its lock until the end: commits
+/// it (rolls it back when `keep` is false or no member is left in it), then tells every
+/// member the outcome. In a task of its own, so that a cancelled request cannot stop a
+/// commit that other requests wait for.
+fn settle(state: Arc<GroupState>, mut guard: GroupGuard, keep: bool) {
+    let Some(group) = guard.take() else { return };
+    tokio::spawn(async move {
+        let members = group.members;
+        let outcome = if keep && members > 0 {
+            let r = group.txn.commit().await;
+            if r.is_ok() {
+                state.commits.fetch_add(1, Ordering::AcqRel);
+                state.members.fetch_add(members as u64, Ordering::AcqRel);
+                metrics::counter!("cosell_sqlite_group_commits_total").increment(1);
+                metrics::counter!("cosell_sqlite_group_members_total").increment(members as u64);
+            }
+            r
+        } else {
+            let r = group.txn.rollback().await;
+            if keep {
+                r
+            } else {
+                Err(DbErr::Custom("the group was rolled back".into()))
+            }
+        };
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, members, "SQLite group commit failed");
+        }
+        group
+            .done
+            .send_replace(Some(outcome.map_err(|e| e.to_string())));
+        drop(guard);
+    });
+}
+
+/// One write transaction of [`Writes`]. Dropping it uncommitted rolls it back.
+pub struct Write {
+    // Declared first, so dropped first: the savepoint is rolled back before the group
+    // moves on.
+    txn: DatabaseTransaction,
+    member: Option<Member>,
+}
+
+/// A member's hold on its group while its part runs.
+struct Member {
+    state: Arc<GroupState>,
+    guard: Option<GroupGuard>,
+    max_age: Duration,
+}
+
+impl Drop for Member {
+    /// A member dropped before its commit (an error, a cancelled request): its savepoint
+    /// is rolled back (the `Write`'s transaction, dropped just before); when nobody is
+    /// queued to carry the group on, the group ends here.
+    fn drop(&mut self) {
+        if let Some(guard) = self.guard.take()
+            && self.state.waiting.load(Ordering::Acquire) == 0
+        {
+            settle(self.state.clone(), guard, true);
+        }
+    }
+}
+
+impl Write {
+    /// Commits: on SQLite releases the savepoint, then waits for the group's commit and
+    /// returns its outcome.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        let Write { txn, member } = self;
+        let Some(mut member) = member else {
+            return txn.commit().await;
+        };
+        let state = member.state.clone();
+        let Some(mut guard) = member.guard.take() else {
+            return Err(DbErr::Custom("write transaction without its group".into()));
+        };
+        if let Err(e) = txn.commit().await {
+            // The savepoint may be half released: give the whole group up.
+            settle(state, guard, false);
+            return Err(e);
+        }
+        let Some(group) = guard.as_mut() else {
+            return Err(DbErr::Custom("write transaction without its group".into()));
+        };
+        group.members += 1;
+        let id = group.id;
+        let mut done = group.done.subscribe();
+        let last = state.waiting.load(Ordering::Acquire) == 0
+            || group.members >= GROUP_MAX_MEMBERS
+            || group.opened.elapsed() >= member.max_age;
+        if last {
+            settle(state.clone(), guard, true);
+        } else {
+            drop(guard);
+        }
+        loop {
+            let waited = match tokio::time::timeout(
+                GROUP_SETTLE_AFTER,
+                done.wait_for(Option::is_some),
+            )
+            .await
+            {
+                Ok(Ok(outcome)) => Some(match outcome.as_ref() {
+                    Some(Ok(())) => Ok(()),
+                    Some(Err(e)) => Err(DbErr::Custom(e.clone())),
+                    None => unreachable!("waited for an outcome"),
+                }),
+                Ok(Err(_)) => Some(Err(DbErr::Custom("the group commit was lost".into()))),
+                Err(_) => None,
+            };
+            if let Some(outcome) = waited {
+                return outcome;
+            }
+            let guard = state.open.clone().lock_owned().await;
+            if guard.as_ref().is_some_and(|g| g.id == id) {
+                settle(state.clone(), guard, true);
+            }
+        }
+    }
+
+    /// Rolls back (on SQLite to the savepoint: the rest of the group goes on).
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        let Write { txn, member } = self;
+        let result = txn.rollback().await;
+        drop(member);
+        result
+    }
+}
+
+impl std::ops::Deref for Write {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+#[sea_orm::prelude::async_trait::async_trait]
+impl ConnectionTrait for Write {
+    fn get_database_backend(&self) -> DbBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<sea_orm::ExecResult, DbErr> {
+        self.txn.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<sea_orm::ExecResult, DbErr> {
+        self.txn.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<sea_orm::QueryResult>, DbErr> {
+        self.txn.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+        self.txn.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.txn.support_returning()
+    }
 }

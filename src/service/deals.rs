@@ -16,7 +16,6 @@ use super::idempotency::{self, Claim};
 use super::notify::{self, Notice};
 use super::opportunities::{self as opps, load_visible};
 use super::{Checks, Deps, path};
-use crate::db::begin_write;
 use crate::domain::access::sees_opportunity;
 use crate::domain::deal::{
     Action, DealType, Direction, HelpWanted, InvitationStatus, Stage, transition,
@@ -172,7 +171,7 @@ pub async fn create_deal(
     };
     let terms: Vec<Terms> = terms.into_iter().flatten().collect();
 
-    let txn = begin_write(&deps.writer).await?;
+    let txn = deps.writes.begin().await?;
     let opp_id = Uuid::now_v7();
     if let Some(k) = &key {
         let hash = input::request_hash(&input);
@@ -351,7 +350,7 @@ pub async fn send_invitation(
     let terms =
         terms.ok_or_else(|| AppError::Internal(anyhow::anyhow!("terms checked without value")))?;
 
-    let txn = begin_write(&deps.writer).await?;
+    let txn = deps.writes.begin().await?;
     let invitation_id = Uuid::now_v7();
     if let Some(k) = &key {
         let hash = input::request_hash(&input);

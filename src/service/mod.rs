@@ -33,6 +33,9 @@ pub struct Deps {
     /// queue in order inside the process instead of polling SQLite's busy lock; on
     /// PostgreSQL the same pool as `db`.
     pub writer: DatabaseConnection,
+    /// The mutations' write transactions, on `writer`: on SQLite those that queue for it
+    /// commit together (`db::Writes`).
+    pub writes: crate::db::Writes,
     pub clock: Clock,
     /// How long an invitee has to answer.
     pub response_window: chrono::Duration,

@@ -23,7 +23,6 @@ use super::deals::{
 use super::events::{self, EventDraft};
 use super::notify::Notice;
 use super::{Checks, Deps, path};
-use crate::db::begin_write;
 use crate::domain::Viewer;
 use crate::domain::deal::{Action, CloseReason, Direction, InvitationStatus, Stage};
 use crate::domain::event::EventKind;
@@ -115,7 +114,7 @@ async fn open(
     id: Uuid,
     action: Action,
     expected: Option<i32>,
-) -> Result<(sea_orm::DatabaseTransaction, opportunities::Model, Stage), AppError> {
+) -> Result<(crate::db::Write, opportunities::Model, Stage), AppError> {
     const FIELD: &[&str] = &["input", "opportunityId"];
     // On SQLite the one writer connection is what mutations queue for: the row is read
     // before taking it, and inside only its version is confirmed (every change to an
@@ -124,7 +123,7 @@ async fn open(
         DbBackend::Sqlite => Some(load_visible(&deps.db, viewer, id, FIELD).await?),
         _ => None,
     };
-    let txn = begin_write(&deps.writer).await?;
+    let txn = deps.writes.begin().await?;
     let opp = match early {
         Some(opp) if store::opportunity_version(&txn, id).await? == Some(opp.version) => opp,
         _ => load_visible(&txn, viewer, id, FIELD).await?,
@@ -155,7 +154,7 @@ fn draft(
 /// Ends a mutation: events, commit, and the opportunity as it now is.
 async fn finish(
     deps: &Deps,
-    txn: sea_orm::DatabaseTransaction,
+    txn: crate::db::Write,
     now: DateTime<Utc>,
     drafts: Vec<EventDraft>,
     id: Uuid,
@@ -769,7 +768,7 @@ pub async fn set_favorite(
     id: Uuid,
     on: bool,
 ) -> Result<opportunities::Model, AppError> {
-    let txn = begin_write(&deps.writer).await?;
+    let txn = deps.writes.begin().await?;
     let opp = load_visible(&txn, viewer, id, &["input", "opportunityId"]).await?;
     let exists = !store::favorites_of(&txn, viewer.user_id, &[opp.id])
         .await?

@@ -17,7 +17,6 @@ use super::deals::visible;
 use super::events::{self, EventDraft};
 use super::opportunities::load_visible;
 use super::{Checks, Deps, path};
-use crate::db::begin_write;
 use crate::domain::event::EventKind;
 use crate::domain::registration::{
     Eligibility, RegistrationStatus, ReviewAction, eligibility, review,
@@ -139,7 +138,7 @@ pub async fn register(
         )));
     };
 
-    let txn = begin_write(&deps.writer).await?;
+    let txn = deps.writes.begin().await?;
     let opp = load_visible(&txn, viewer, n.opportunity, &["input", "opportunityId"]).await?;
     match eligibility_of(&txn, deps, &opp).await? {
         Eligibility::Eligible => {}
@@ -291,7 +290,7 @@ pub async fn step(
             _ => {}
         }
     }
-    let txn = begin_write(&deps.writer).await?;
+    let txn = deps.writes.begin().await?;
     let (reg, opp) = get_visible(&txn, viewer, id).await?.ok_or_else(|| {
         AppError::from(UserError::not_found(
             "registration",

@@ -56,6 +56,49 @@ async fn commits_then_checkpoint(app: TestApp) {
     }
 }
 
+/// Anna's accepted outbound opportunities in the demo data (id, version, notes).
+async fn accepted_outbound(app: &TestApp) -> Vec<serde_json::Value> {
+    let list = app
+        .gql_as(
+            "anna@contoso.example",
+            "{ opportunities(view: OUTBOUND, first: 50) { edges { node { id stage version notes } } } }",
+            json!({}),
+        )
+        .await;
+    list["opportunities"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"].clone())
+        .filter(|n| n["stage"] == "ACCEPTED")
+        .collect()
+}
+
+/// Sends `updateOpportunity` with `input` as Anna from a task of its own, which yields
+/// the response's JSON.
+async fn update_in_background(
+    app: &TestApp,
+    input: serde_json::Value,
+) -> tokio::task::JoinHandle<serde_json::Value> {
+    let token = app.token("anna@contoso.example").await;
+    let (http, url) = (app.http.clone(), app.url("/graphql"));
+    let body = json!({
+        "query": "mutation($i: UpdateOpportunityInput!) { updateOpportunity(input: $i) { opportunity { version notes } userErrors { code } } }",
+        "variables": { "i": input },
+    });
+    tokio::spawn(async move {
+        http.post(url)
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("send")
+            .json::<serde_json::Value>()
+            .await
+            .expect("json")
+    })
+}
+
 /// On SQLite a mutation reads its opportunity before it queues for the one writer
 /// connection; a change committed while it waits must still be the one it builds on, as
 /// when writes simply went one after another: an edit without `expectedVersion` then
@@ -68,22 +111,11 @@ async fn sqlite_a_mutation_queued_behind_a_write_builds_on_it() {
 async fn queued_behind_a_write(app: TestApp) {
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
-    let anna = "anna@contoso.example";
-    let list = app
-        .gql_as(
-            anna,
-            "{ opportunities(view: OUTBOUND, first: 50) { edges { node { id stage version } } } }",
-            json!({}),
-        )
-        .await;
-    let node = list["opportunities"]["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|e| &e["node"])
-        .find(|n| n["stage"] == "ACCEPTED")
-        .expect("an accepted outbound opportunity in the demo data")
-        .clone();
+    let node = accepted_outbound(&app)
+        .await
+        .into_iter()
+        .next()
+        .expect("an accepted outbound opportunity in the demo data");
     let gid = node["id"].as_str().expect("id").to_owned();
     let version = node["version"].as_i64().expect("version");
     let (_, id) = cosell::domain::global_id::decode(&gid).expect("global id");
@@ -99,26 +131,11 @@ async fn queued_behind_a_write(app: TestApp) {
     .await
     .expect("held update");
 
-    let token = app.token(anna).await;
-    let waiting = {
-        let http = app.http.clone();
-        let url = app.url("/graphql");
-        let gid = gid.clone();
-        tokio::spawn(async move {
-            http.post(url)
-                .bearer_auth(token)
-                .json(&json!({
-                    "query": "mutation($i: UpdateOpportunityInput!) { updateOpportunity(input: $i) { opportunity { version notes } userErrors { code } } }",
-                    "variables": { "i": { "opportunityId": gid, "dealName": "Queued edit" } },
-                }))
-                .send()
-                .await
-                .expect("send")
-                .json::<serde_json::Value>()
-                .await
-                .expect("json")
-        })
-    };
+    let waiting = update_in_background(
+        &app,
+        json!({ "opportunityId": gid, "dealName": "Queued edit" }),
+    )
+    .await;
     // The mutation has read the row as it was and waits for the writer meanwhile.
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(!waiting.is_finished(), "the mutation waited for the writer");
@@ -208,4 +225,139 @@ async fn plans_ignore_bound_values(app: TestApp) {
             "{name}: the plan depended on the bound value: {bound}"
         );
     }
+}
+
+/// On SQLite, write transactions that queue for the one writer commit together: one
+/// `COMMIT` for the group, each member's part in a savepoint of it, and a member dropped
+/// uncommitted (a refused mutation, a cancelled request) takes back its own writes and
+/// nothing of the others'. Every member's `commit` returns once the group's is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_queued_writes_commit_together_and_a_dropped_one_writes_nothing() {
+    crate::helpers::run(queued_writes_commit_together, Backend::Sqlite).await;
+}
+
+async fn queued_writes_commit_together(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+
+    let writer = &app.server.services.writer;
+    writer
+        .execute_unprepared("CREATE TABLE group_probe (n INTEGER NOT NULL)")
+        .await
+        .expect("probe table");
+    // Its own group, never cut short by age: the test decides who queues.
+    let writes = cosell::db::Writes::new(writer.clone()).with_max_age(Duration::from_secs(600));
+    let (commits, members) = writes.group_stats();
+
+    let first = writes.begin().await.expect("first");
+    first
+        .execute_unprepared("INSERT INTO group_probe VALUES (0)")
+        .await
+        .expect("insert 0");
+    let queued: Vec<_> = (1..=5)
+        .map(|n| {
+            let writes = writes.clone();
+            tokio::spawn(async move {
+                let w = writes.begin().await.expect("begin");
+                w.execute_unprepared(&format!("INSERT INTO group_probe VALUES ({n})"))
+                    .await
+                    .expect("insert");
+                if n == 3 {
+                    drop(w); // refused: its insert must not survive
+                    Ok(())
+                } else {
+                    w.commit().await
+                }
+            })
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while writes.queued() < 5 {
+        assert!(std::time::Instant::now() < deadline, "the writes queued");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Nothing is visible before the group commits.
+    let visible = |db: sea_orm::DatabaseConnection| async move {
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "SELECT n FROM group_probe ORDER BY n",
+            ))
+            .await
+            .expect("read");
+        rows.iter()
+            .map(|r| r.try_get::<i64>("", "n").expect("n"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(visible(app.db.clone()).await, Vec::<i64>::new());
+
+    first.commit().await.expect("the group committed");
+    for q in queued {
+        q.await.expect("task").expect("member committed");
+    }
+    assert_eq!(visible(app.db.clone()).await, vec![0, 1, 2, 4, 5]);
+    let (commits_after, members_after) = writes.group_stats();
+    assert_eq!(commits_after - commits, 1, "one commit for the whole queue");
+    assert_eq!(members_after - members, 5, "five members kept their writes");
+}
+
+/// Through the server: mutations that queue for the writer while it is held all succeed
+/// (committed together), each built on the row as it is, and one refused among them
+/// (a stale `expectedVersion`) changes nothing while the others keep their changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_mutations_queued_together_keep_their_own_outcome() {
+    crate::helpers::run(mutations_queued_together, Backend::Sqlite).await;
+}
+
+async fn mutations_queued_together(app: TestApp) {
+    let nodes: Vec<serde_json::Value> = accepted_outbound(&app).await.into_iter().take(4).collect();
+    assert_eq!(
+        nodes.len(),
+        4,
+        "four accepted outbound opportunities in the demo data"
+    );
+
+    let writes = &app.server.services.writes;
+    let held = writes.begin().await.expect("hold the writer");
+    let mut sent = Vec::new();
+    for (k, n) in nodes.iter().enumerate() {
+        let mut input = json!({ "opportunityId": n["id"], "notes": format!("queued {k}") });
+        if k == 2 {
+            input["expectedVersion"] = json!(n["version"].as_i64().expect("version") - 1);
+        }
+        sent.push(update_in_background(&app, input).await);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    // The refused one fails its version check before it queues.
+    while writes.queued() < 3 {
+        assert!(std::time::Instant::now() < deadline, "the mutations queued");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    held.commit().await.expect("release the writer");
+
+    for (k, s) in sent.into_iter().enumerate() {
+        let r = s.await.expect("request");
+        let p = &r["data"]["updateOpportunity"];
+        if k == 2 {
+            assert_eq!(p["userErrors"][0]["code"], "CONFLICT", "{r}");
+        } else {
+            assert_eq!(p["userErrors"], json!([]), "{r}");
+            assert_eq!(p["opportunity"]["notes"], format!("queued {k}"), "{r}");
+            assert_eq!(
+                p["opportunity"]["version"],
+                nodes[k]["version"].as_i64().unwrap() + 1
+            );
+        }
+    }
+    let again = app
+        .gql_as(
+            "anna@contoso.example",
+            "query($id: ID!) { opportunity(id: $id) { version notes } }",
+            json!({ "id": nodes[2]["id"] }),
+        )
+        .await;
+    assert_eq!(
+        again["opportunity"]["version"], nodes[2]["version"],
+        "{again}"
+    );
+    assert_eq!(again["opportunity"]["notes"], nodes[2]["notes"], "{again}");
 }
