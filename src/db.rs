@@ -443,13 +443,18 @@ struct Member {
 
 impl Drop for Member {
     /// A member dropped before its commit (an error, a cancelled request): its savepoint
-    /// is rolled back (the `Write`'s transaction, dropped just before); when nobody is
-    /// queued to carry the group on, the group ends here.
+    /// is rolled back (the `Write`'s transaction, dropped just before). The group ends
+    /// here when nobody is queued to carry it on, and also when no finished member is in
+    /// it: then nobody would wait for it either, and a queued request cancelled before
+    /// its turn would leave the write lock taken until the next mutation.
     fn drop(&mut self) {
-        if let Some(guard) = self.guard.take()
-            && self.state.waiting.load(Ordering::Acquire) == 0
-        {
-            settle(self.state.clone(), guard, true);
+        if let Some(guard) = self.guard.take() {
+            let empty = guard.as_ref().is_none_or(|g| g.members == 0);
+            if empty || self.state.waiting.load(Ordering::Acquire) == 0 {
+                settle(self.state.clone(), guard, true);
+            } else {
+                drop(guard);
+            }
         }
     }
 }
