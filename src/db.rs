@@ -282,7 +282,8 @@ struct OpenGroup {
     txn: DatabaseTransaction,
     /// Members whose part is done (savepoint released), waiting for the commit.
     members: usize,
-    opened: Instant,
+    /// When the member finishing then commits the group whoever is queued.
+    deadline: Instant,
     done: tokio::sync::watch::Sender<Outcome>,
 }
 
@@ -366,7 +367,7 @@ impl Writes {
                 id: state.next_id.fetch_add(1, Ordering::AcqRel),
                 txn: begin_write(&self.writer).await?,
                 members: 0,
-                opened: Instant::now(),
+                deadline: Instant::now() + self.max_age,
                 done: tokio::sync::watch::channel(None).0,
             });
         }
@@ -380,7 +381,6 @@ impl Writes {
                 member: Some(Member {
                     state: state.clone(),
                     guard: Some(guard),
-                    max_age: self.max_age,
                 }),
             }),
             Err(e) => {
@@ -438,7 +438,6 @@ pub struct Write {
 struct Member {
     state: Arc<GroupState>,
     guard: Option<GroupGuard>,
-    max_age: Duration,
 }
 
 impl Drop for Member {
@@ -484,7 +483,7 @@ impl Write {
         let mut done = group.done.subscribe();
         let last = state.waiting.load(Ordering::Acquire) == 0
             || group.members >= GROUP_MAX_MEMBERS
-            || group.opened.elapsed() >= member.max_age;
+            || Instant::now() >= group.deadline;
         if last {
             settle(state.clone(), guard, true);
         } else {
