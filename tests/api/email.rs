@@ -140,16 +140,9 @@ async fn finish(app: TestApp) {
     let _ = std::fs::remove_dir_all(&config.data_dir);
 }
 
-/// Polls `probe` every 50 ms until it answers, for at most [`PATIENCE`].
-async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// Polls `probe` until it answers, for at most [`PATIENCE`].
+async fn eventually<T>(what: &str, probe: impl AsyncFnMut() -> Option<T>) -> T {
+    crate::helpers::eventually(what, PATIENCE, probe).await
 }
 
 // ---------------------------------------------------------------------------------

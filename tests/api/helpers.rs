@@ -10,6 +10,25 @@ use uuid::Uuid;
 
 pub const TEST_SECRET: &str = "test-secret-0123456789abcdef";
 
+/// Polls `probe` every 50 ms until it answers, for at most `patience`.
+pub async fn eventually<T>(
+    what: &str,
+    patience: Duration,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, eventually};
 
 /// `(mxFrame, nBackfill)` from the WAL index (`<db>-shm`), laid out as SQLite's file
 /// format documents it: the last valid frame of the log at byte 16 of the first header
@@ -270,11 +270,10 @@ async fn queued_writes_commit_together(app: TestApp) {
             })
         })
         .collect();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while writes.queued() < 5 {
-        assert!(std::time::Instant::now() < deadline, "the writes queued");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually("the writes queued", Duration::from_secs(10), async || {
+        (writes.queued() >= 5).then_some(())
+    })
+    .await;
     // Nothing is visible before the group commits.
     let visible = |db: sea_orm::DatabaseConnection| async move {
         let rows = db
@@ -326,12 +325,13 @@ async fn mutations_queued_together(app: TestApp) {
         }
         sent.push(update_in_background(&app, input).await);
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
     // The refused one fails its version check before it queues.
-    while writes.queued() < 3 {
-        assert!(std::time::Instant::now() < deadline, "the mutations queued");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually(
+        "the mutations queued",
+        Duration::from_secs(10),
+        async || (writes.queued() >= 3).then_some(()),
+    )
+    .await;
     held.commit().await.expect("release the writer");
 
     for (k, s) in sent.into_iter().enumerate() {
