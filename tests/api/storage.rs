@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::db_test;
 use crate::helpers::{Backend, TestApp, eventually};
 
 /// `(mxFrame, nBackfill)` from the WAL index (`<db>-shm`), laid out as SQLite's file
@@ -361,3 +362,63 @@ async fn mutations_queued_together(app: TestApp) {
     );
     assert_eq!(again["opportunity"]["notes"], nodes[2]["notes"], "{again}");
 }
+
+// A write transaction dropped uncommitted (a refused mutation, a cancelled request) ends
+// as soon as its connection goes back to the pool: its row locks do not wait for the
+// connection's next statement. sqlx no longer pings every connection it takes back
+// (vendor/README.md); it still flushes one with a queued ROLLBACK. The transaction runs on
+// a pool opened as cosell opens its own, which nothing else uses (the server's pools serve
+// its background work too, whose next statement would flush the connection anyway), and
+// the lock is tried from another.
+db_test!(
+    a_transaction_dropped_uncommitted_releases_its_locks_at_once,
+    |app| async move {
+        use sea_orm::{ConnectionTrait, Database, Statement, TransactionTrait};
+
+        let writer = &app.server.services.writer;
+        writer
+            .execute_unprepared("CREATE TABLE lock_probe (n BIGINT PRIMARY KEY, v BIGINT NOT NULL)")
+            .await
+            .expect("probe table");
+        writer
+            .execute_unprepared("INSERT INTO lock_probe VALUES (1, 0)")
+            .await
+            .expect("probe row");
+
+        let url = app.config.database_url.clone().expect("database url");
+        let pool = cosell::db::connect(&url, 2).await.expect("a pool");
+        let dropped = cosell::db::begin_write(&pool).await.expect("begin");
+        dropped
+            .execute_unprepared("UPDATE lock_probe SET v = 1 WHERE n = 1")
+            .await
+            .expect("lock the row");
+        drop(dropped);
+
+        // A lock still held makes this update fail after 2 s instead of waiting on.
+        let other = Database::connect(url.as_str()).await.expect("another pool");
+        let backend = other.get_database_backend();
+        let txn = other.begin().await.expect("begin");
+        let wait = match backend {
+            sea_orm::DbBackend::Postgres => "SET LOCAL lock_timeout = '2s'",
+            _ => "PRAGMA busy_timeout = 2000",
+        };
+        txn.execute_unprepared(wait).await.expect("lock timeout");
+        let before = txn
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT v FROM lock_probe WHERE n = 1",
+            ))
+            .await
+            .expect("read")
+            .expect("the row")
+            .try_get::<i64>("", "v")
+            .expect("v");
+        assert_eq!(before, 0, "the dropped update was not kept");
+        txn.execute_unprepared("UPDATE lock_probe SET v = 2 WHERE n = 1")
+            .await
+            .expect("the row is free: the dropped transaction ended");
+        txn.commit().await.expect("commit");
+        other.close().await.expect("close");
+        pool.close().await.expect("close");
+    }
+);
