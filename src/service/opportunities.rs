@@ -76,15 +76,17 @@ pub fn check_version(opp: &opportunities::Model, expected: Option<i32>) -> Resul
     }
 }
 
-/// Writes `changes` and the next version, only if the row still has the version read.
+/// Writes `changes` and the next version, only if the row still has the version read,
+/// and returns the row as written (`RETURNING`: what the mutation answers with, without
+/// reading it again).
 pub async fn bump<C: ConnectionTrait>(
     db: &C,
     opp: &opportunities::Model,
     now: DateTime<Utc>,
     mut changes: opportunities::ActiveModel,
-) -> Result<(), AppError> {
+) -> Result<opportunities::Model, AppError> {
     changes.updated_at = Set(now);
-    let res = opportunities::Entity::update_many()
+    let mut written = opportunities::Entity::update_many()
         .set(changes)
         .col_expr(
             opportunities::Column::Version,
@@ -92,17 +94,16 @@ pub async fn bump<C: ConnectionTrait>(
         )
         .filter(opportunities::Column::Id.eq(opp.id))
         .filter(opportunities::Column::Version.eq(opp.version))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    if res.rows_affected == 1 {
-        Ok(())
-    } else {
-        Err(UserError::new(
+    match written.pop() {
+        Some(row) if written.is_empty() => Ok(row),
+        _ => Err(UserError::new(
             UserErrorCode::Conflict,
             "the opportunity changed at the same moment; reload and retry",
             &["input", "expectedVersion"],
         )
-        .into())
+        .into()),
     }
 }
 
@@ -151,20 +152,19 @@ fn draft(
     }
 }
 
-/// Ends a mutation: events, commit, and the opportunity as it now is.
+/// Ends a mutation: events, commit, and the opportunity as the mutation wrote it
+/// (`written`, from [`bump`]).
 async fn finish(
     deps: &Deps,
     txn: crate::db::Write,
     now: DateTime<Utc>,
     drafts: Vec<EventDraft>,
-    id: Uuid,
+    written: opportunities::Model,
 ) -> Result<opportunities::Model, AppError> {
     events::append(&txn, now, drafts).await?;
     txn.commit().await?;
     deps.bus.wake();
-    store::opportunity(&deps.db, id)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("opportunity {id} vanished")))
+    Ok(written)
 }
 
 /// Editable details; `None` leaves a field as it is.
@@ -263,7 +263,7 @@ pub async fn accept(
     c.finish()?;
     changes.stage = Set(next.as_str().to_owned());
     changes.expires_at = Set(None);
-    bump(&txn, &opp, now, changes).await?;
+    let written = bump(&txn, &opp, now, changes).await?;
     answer_invitation(
         &txn,
         &opp,
@@ -284,7 +284,7 @@ pub async fn accept(
         sides,
         json!({ "invitationId": opp.invitation_id, "team": members }),
     );
-    finish(deps, txn, now, vec![d], id).await
+    finish(deps, txn, now, vec![d], written).await
 }
 
 /// Declines a received invitation with a reason. After the window: `INVITATION_EXPIRED`.
@@ -311,7 +311,7 @@ pub async fn decline(
         expires_at: Set(None),
         ..Default::default()
     };
-    bump(&txn, &opp, now, changes).await?;
+    let written = bump(&txn, &opp, now, changes).await?;
     answer_invitation(
         &txn,
         &opp,
@@ -335,7 +335,7 @@ pub async fn decline(
         sides,
         json!({ "invitationId": opp.invitation_id, "reason": reason.as_str(), "notes": notes }),
     );
-    finish(deps, txn, now, vec![d], id).await
+    finish(deps, txn, now, vec![d], written).await
 }
 
 /// Emails about the invitation that created `opp`.
@@ -494,7 +494,7 @@ pub async fn update(
         .await?;
         changed.push("contact");
     }
-    bump(&txn, &opp, now, changes).await?;
+    let written = bump(&txn, &opp, now, changes).await?;
     let d = draft(
         EventKind::DealUpdated,
         viewer,
@@ -502,7 +502,7 @@ pub async fn update(
         vec![opp.organization_id],
         json!({ "changedFields": changed }),
     );
-    finish(deps, txn, now, vec![d], id).await
+    finish(deps, txn, now, vec![d], written).await
 }
 
 /// What changes on a team.
@@ -629,7 +629,7 @@ pub async fn change_team(
             json!({ "removed": { "name": row.name, "email": row.email } })
         }
     };
-    bump(
+    let written = bump(
         &txn,
         &opp,
         now,
@@ -638,7 +638,7 @@ pub async fn change_team(
     .await?;
     let audience = participants(&txn, opp.engagement_id).await?;
     let d = draft(EventKind::TeamChanged, viewer, &opp, audience, payload);
-    finish(deps, txn, now, vec![d], id).await
+    finish(deps, txn, now, vec![d], written).await
 }
 
 /// Adds or removes a solution of an accepted opportunity: only co-sell-ready ones are
@@ -705,7 +705,7 @@ pub async fn change_solution(
             .exec(&txn)
             .await?;
     }
-    bump(
+    let written = bump(
         &txn,
         &opp,
         now,
@@ -720,7 +720,7 @@ pub async fn change_solution(
         vec![opp.organization_id],
         json!({ key: solution }),
     );
-    finish(deps, txn, now, vec![d], id).await
+    finish(deps, txn, now, vec![d], written).await
 }
 
 /// Closes the viewer's own side as won, or lost with a reason. Nobody else's side moves.
@@ -750,14 +750,14 @@ pub async fn close(
         close_notes: Set(notes.clone()),
         ..Default::default()
     };
-    bump(&txn, &opp, now, changes).await?;
+    let written = bump(&txn, &opp, now, changes).await?;
     let audience = participants(&txn, opp.engagement_id).await?;
     let (kind, payload) = match lost {
         Some(r) => (EventKind::DealLost, json!({ "reason": r.as_str() })),
         None => (EventKind::DealWon, json!({})),
     };
     let d = draft(kind, viewer, &opp, audience, payload);
-    finish(deps, txn, now, vec![d], id).await
+    finish(deps, txn, now, vec![d], written).await
 }
 
 /// Bookmarks (or un-bookmarks) an opportunity the viewer sees, in any stage. Personal:
