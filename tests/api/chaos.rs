@@ -88,34 +88,45 @@ db_test!(
         let mut acknowledged: Vec<String> = Vec::new();
         for round in 0..ROUNDS {
             let (mut child, base) = start(&app).await;
-            // A burst of writes; some are in flight when the process dies.
-            let mut writes = Vec::new();
-            for n in 0..8 {
-                let (http, base, anna) = (http.clone(), base.clone(), anna.clone());
+            // A burst of writes, each reporting its answer as it comes. The process dies a
+            // little after the first answer, so that every round has acknowledged writes
+            // however slow the machine is, and the later ones are still in flight.
+            let (done, mut answers) = tokio::sync::mpsc::unbounded_channel();
+            for n in 0..8u64 {
+                let (http, base, anna, done) =
+                    (http.clone(), base.clone(), anna.clone(), done.clone());
                 let vars = json!({ "i": {
-                "customerId": cust, "dealName": format!("Crash {round}-{n}"), "solutionIds": [sol],
-                "team": [{ "name": "Anna", "phone": "+49 30 1234567", "email": "anna@contoso.example" }],
-                "invitations": [{ "organizationId": fabrikam }]
-            } });
-                writes.push(tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(n * 15)).await;
-                call(
-                    &http,
-                    &base,
-                    &anna,
-                    "mutation($i: CreateDealInput!) { createDeal(input: $i) { opportunity { id } userErrors { code } } }",
-                    vars,
-                )
-                .await
-            }));
+                    "customerId": cust, "dealName": format!("Crash {round}-{n}"), "solutionIds": [sol],
+                    "team": [{ "name": "Anna", "phone": "+49 30 1234567", "email": "anna@contoso.example" }],
+                    "invitations": [{ "organizationId": fabrikam }]
+                } });
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(n * 15)).await;
+                    let v = call(
+                        &http,
+                        &base,
+                        &anna,
+                        "mutation($i: CreateDealInput!) { createDeal(input: $i) { opportunity { id } userErrors { code } } }",
+                        vars,
+                    )
+                    .await;
+                    let _ = done.send(v);
+                });
             }
-            tokio::time::sleep(Duration::from_millis(40 + (round as u64 * 7) % 80)).await;
+            drop(done);
+            let first = tokio::time::timeout(Duration::from_secs(30), answers.recv())
+                .await
+                .expect("no write answered within 30 s")
+                .flatten();
+            tokio::time::sleep(Duration::from_millis((round as u64 * 7) % 40)).await;
             child.start_kill().expect("SIGKILL");
             let _ = child.wait().await;
-            for w in writes {
-                if let Ok(Some(v)) = w.await
-                    && let Some(id) = v["data"]["createDeal"]["opportunity"]["id"].as_str()
-                {
+            let mut all = vec![first];
+            while let Some(v) = answers.recv().await {
+                all.push(v);
+            }
+            for v in all.into_iter().flatten() {
+                if let Some(id) = v["data"]["createDeal"]["opportunity"]["id"].as_str() {
                     acknowledged.push(id.to_owned());
                 }
             }
