@@ -8,6 +8,7 @@ use super::context::{app, loaders, viewer};
 use super::deal_types::{DealType, Direction, Invitation, Opportunity, Stage};
 use super::ids::{self, Kind};
 use super::loaders::PageNeeds;
+use super::plain::Fast;
 use crate::domain::deal;
 use crate::error::{AppError, GqlResult, UserError, UserErrorCode};
 use crate::service::{opportunities, views};
@@ -268,7 +269,7 @@ impl DealQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Opportunity, ConnectionFields>> {
+    ) -> async_graphql::Result<Connection<String, Fast<Opportunity>, ConnectionFields>> {
         let v = viewer(ctx).await?;
         let f = list_filter(filter.unwrap_or_default())?;
         let sort = order_by
@@ -303,7 +304,7 @@ impl DealQuery {
         conn.edges.extend(
             page.rows
                 .into_iter()
-                .map(|(c, m)| Edge::new(c.encode(), Opportunity(m))),
+                .map(|(c, m)| Edge::new(c.encode(), Fast(Opportunity(m)))),
         );
         Ok(conn)
     }

@@ -1,7 +1,7 @@
 //! The object types of deals: opportunities, the other participants, invitations, team
 //! members, the customer contact and the timeline's events.
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, Enum, ID, Json, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, Json, Object, SimpleObject, Value};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{engagements, events, invitations, opportunities, team_members};
 use std::sync::Arc;
@@ -12,6 +12,9 @@ use super::connection::ConnectionFields;
 use super::context::{app, loaders, viewer};
 use super::ids::{self, Kind};
 use super::loaders::load;
+use super::plain::{
+    Fast, PlainFields, enumerated, opt_enumerated, opt_scalar, opt_text, scalar, text,
+};
 use super::types::{Customer, Organization, Solution, load_org, org_kind};
 use crate::domain::access::{Offer, OfferCase, available_actions};
 use crate::domain::deal::{self, Direction as D, Stage as S};
@@ -149,6 +152,26 @@ fn money(value_e4: Option<i64>, currency: Option<&str>) -> Option<String> {
     value_e4.map(|v| Money::format_e4(v, currency))
 }
 
+fn help_wanted_of(m: &invitations::Model) -> HelpWanted {
+    deal::HelpWanted::parse(&m.help_wanted)
+        .unwrap_or(deal::HelpWanted::None)
+        .into()
+}
+
+fn status_of(m: &invitations::Model) -> InvitationStatus {
+    deal::InvitationStatus::parse(&m.status)
+        .unwrap_or(deal::InvitationStatus::Expired)
+        .into()
+}
+
+fn direction_of(m: &opportunities::Model) -> Direction {
+    D::parse(&m.direction).unwrap_or(D::Inbound).into()
+}
+
+fn close_reason_of(reason: Option<&str>) -> Option<CloseReason> {
+    reason.and_then(deal::CloseReason::parse).map(Into::into)
+}
+
 fn internal(what: &str) -> async_graphql::Error {
     AppError::Internal(anyhow::anyhow!("{what} missing")).into_graphql()
 }
@@ -159,12 +182,15 @@ async fn engagement(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Arc<en
         .ok_or_else(|| internal("engagement"))
 }
 
-async fn team(ctx: &Context<'_>, opportunity: Uuid) -> async_graphql::Result<Vec<TeamMember>> {
+async fn team(
+    ctx: &Context<'_>,
+    opportunity: Uuid,
+) -> async_graphql::Result<Vec<Fast<TeamMember>>> {
     Ok(load(&loaders(ctx)?.teams, opportunity)
         .await?
         .unwrap_or_default()
         .into_iter()
-        .map(TeamMember)
+        .map(|m| Fast(TeamMember(m)))
         .collect())
 }
 
@@ -222,7 +248,7 @@ impl Opportunity {
     }
     /// Outbound (originated) or inbound (invited).
     async fn direction(&self) -> Direction {
-        D::parse(&self.0.direction).unwrap_or(D::Inbound).into()
+        direction_of(&self.0)
     }
     async fn stage(&self) -> Stage {
         stage_of(&self.0).into()
@@ -281,11 +307,7 @@ impl Opportunity {
     }
     /// Why it was lost or declined.
     async fn close_reason(&self) -> Option<CloseReason> {
-        self.0
-            .close_reason
-            .as_deref()
-            .and_then(deal::CloseReason::parse)
-            .map(Into::into)
+        close_reason_of(self.0.close_reason.as_deref())
     }
     async fn close_notes(&self) -> Option<&str> {
         self.0.close_notes.as_deref()
@@ -295,15 +317,15 @@ impl Opportunity {
         self.0.expires_at
     }
     /// The organization whose side this is.
-    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
-        load_org(ctx, self.0.organization_id).await
+    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Fast<Organization>> {
+        load_org(ctx, self.0.organization_id).await.map(Fast)
     }
     /// The engagement's customer (fixed once the engagement exists).
-    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Customer> {
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Fast<Customer>> {
         let e = engagement(ctx, self.0.engagement_id).await?;
         load(&loaders(ctx)?.customers, e.customer_id)
             .await?
-            .map(Customer)
+            .map(|c| Fast(Customer(c)))
             .ok_or_else(|| internal("customer"))
     }
     /// The customer contact of the engagement.
@@ -324,16 +346,16 @@ impl Opportunity {
             .is_some())
     }
     /// This organization's team.
-    async fn team(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TeamMember>> {
+    async fn team(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Fast<TeamMember>>> {
         team(ctx, self.0.id).await
     }
     /// The solutions on this side of the deal.
-    async fn solutions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Solution>> {
+    async fn solutions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Fast<Solution>>> {
         Ok(load(&loaders(ctx)?.opportunity_solutions, self.0.id)
             .await?
             .unwrap_or_default()
             .into_iter()
-            .map(Solution)
+            .map(|s| Fast(Solution(s)))
             .collect())
     }
     /// The other organizations' sides: organization, stage and team contacts, never
@@ -348,14 +370,14 @@ impl Opportunity {
             .collect())
     }
     /// The engagement's invitations that this organization sent or received.
-    async fn invitations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Invitation>> {
+    async fn invitations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Fast<Invitation>>> {
         let org = self.0.organization_id;
         Ok(load(&loaders(ctx)?.invitations, self.0.engagement_id)
             .await?
             .unwrap_or_default()
             .into_iter()
             .filter(|i| i.inviter_organization_id == org || i.invitee_organization_id == org)
-            .map(Invitation)
+            .map(|i| Fast(Invitation(i)))
             .collect())
     }
     /// The deal's latest registration for Microsoft's review, if any.
@@ -482,8 +504,8 @@ pub struct Participant(pub Arc<opportunities::Model>);
 
 #[Object]
 impl Participant {
-    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
-        load_org(ctx, self.0.organization_id).await
+    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Fast<Organization>> {
+        load_org(ctx, self.0.organization_id).await.map(Fast)
     }
     async fn stage(&self) -> Stage {
         stage_of(&self.0).into()
@@ -492,7 +514,7 @@ impl Participant {
         D::parse(&self.0.direction).unwrap_or(D::Inbound).into()
     }
     /// Its team's contacts (teams collaborate).
-    async fn team(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TeamMember>> {
+    async fn team(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Fast<TeamMember>>> {
         team(ctx, self.0.id).await
     }
 }
@@ -507,8 +529,13 @@ impl Invitation {
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Invitation, self.0.id)
     }
-    async fn inviter_organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
-        load_org(ctx, self.0.inviter_organization_id).await
+    async fn inviter_organization(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Fast<Organization>> {
+        load_org(ctx, self.0.inviter_organization_id)
+            .await
+            .map(Fast)
     }
     /// The user who sent it.
     async fn inviter_user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
@@ -520,8 +547,13 @@ impl Invitation {
                 email: u.email.clone(),
             }))
     }
-    async fn invitee_organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
-        load_org(ctx, self.0.invitee_organization_id).await
+    async fn invitee_organization(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Fast<Organization>> {
+        load_org(ctx, self.0.invitee_organization_id)
+            .await
+            .map(Fast)
     }
     /// Proposed close date.
     async fn close_date(&self) -> Option<NaiveDate> {
@@ -539,9 +571,7 @@ impl Invitation {
         self.0.notes.as_deref()
     }
     async fn help_wanted(&self) -> HelpWanted {
-        deal::HelpWanted::parse(&self.0.help_wanted)
-            .unwrap_or(deal::HelpWanted::None)
-            .into()
+        help_wanted_of(&self.0)
     }
     /// The inviter's team working with the invitee.
     async fn team(&self) -> Vec<Contact> {
@@ -556,21 +586,19 @@ impl Invitation {
             .collect()
     }
     /// The solutions the invitee should bring.
-    async fn solutions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Solution>> {
+    async fn solutions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Fast<Solution>>> {
         let ids: Vec<Uuid> =
             serde_json::from_value(self.0.solution_ids.clone()).unwrap_or_default();
         let mut out = Vec::new();
         for id in ids {
             if let Some(s) = load(&loaders(ctx)?.solutions, id).await? {
-                out.push(Solution(s));
+                out.push(Fast(Solution(s)));
             }
         }
         Ok(out)
     }
     async fn status(&self) -> InvitationStatus {
-        deal::InvitationStatus::parse(&self.0.status)
-            .unwrap_or(deal::InvitationStatus::Expired)
-            .into()
+        status_of(&self.0)
     }
     async fn sent_at(&self) -> DateTime<Utc> {
         self.0.sent_at
@@ -583,11 +611,7 @@ impl Invitation {
         self.0.answered_at
     }
     async fn decline_reason(&self) -> Option<CloseReason> {
-        self.0
-            .decline_reason
-            .as_deref()
-            .and_then(deal::CloseReason::parse)
-            .map(Into::into)
+        close_reason_of(self.0.decline_reason.as_deref())
     }
     async fn decline_notes(&self) -> Option<&str> {
         self.0.decline_notes.as_deref()
@@ -630,5 +654,74 @@ impl Event {
     /// Details: changed fields, old and new deal type, reasons.
     async fn payload(&self) -> Json<serde_json::Value> {
         Json(self.0.payload.clone())
+    }
+}
+
+// The fields each type's resolvers above answer from the row alone, answered in place
+// on a page (`super::plain`); `tests/api/queries.rs` checks both give the same answer.
+impl PlainFields for Opportunity {
+    const SERIAL: bool = false;
+
+    fn plain(&self, field: &str) -> Option<Value> {
+        let m = &self.0;
+        Some(match field {
+            "id" => scalar(&ids::encode(Kind::Opportunity, m.id)),
+            "direction" => enumerated(direction_of(m)),
+            "stage" => enumerated(Stage::from(stage_of(m))),
+            "dealName" => text(&m.deal_name),
+            "value" => opt_text(money(m.value_e4, m.currency.as_deref()).as_deref()),
+            "currency" => opt_text(m.currency.as_deref()),
+            "closeDate" => opt_scalar(m.close_date.as_ref()),
+            "crmId" => opt_text(m.crm_id.as_deref()),
+            "campaignId" => opt_text(m.campaign_id.as_deref()),
+            "notes" => opt_text(m.notes.as_deref()),
+            "version" => Value::from(m.version),
+            "createdAt" => scalar(&m.created_at),
+            "updatedAt" => scalar(&m.updated_at),
+            "closedAt" => opt_scalar(m.closed_at.as_ref()),
+            "closeReason" => opt_enumerated(close_reason_of(m.close_reason.as_deref())),
+            "closeNotes" => opt_text(m.close_notes.as_deref()),
+            "expiresAt" => opt_scalar(m.expires_at.as_ref()),
+            _ => return None,
+        })
+    }
+}
+
+impl PlainFields for Invitation {
+    const SERIAL: bool = false;
+
+    fn plain(&self, field: &str) -> Option<Value> {
+        let m = &self.0;
+        Some(match field {
+            "id" => scalar(&ids::encode(Kind::Invitation, m.id)),
+            "closeDate" => opt_scalar(m.close_date.as_ref()),
+            "value" => opt_text(money(m.value_e4, m.currency.as_deref()).as_deref()),
+            "currency" => opt_text(m.currency.as_deref()),
+            "notes" => opt_text(m.notes.as_deref()),
+            "helpWanted" => enumerated(help_wanted_of(m)),
+            "status" => enumerated(status_of(m)),
+            "sentAt" => scalar(&m.sent_at),
+            "expiresAt" => scalar(&m.expires_at),
+            "answeredAt" => opt_scalar(m.answered_at.as_ref()),
+            "declineReason" => opt_enumerated(close_reason_of(m.decline_reason.as_deref())),
+            "declineNotes" => opt_text(m.decline_notes.as_deref()),
+            _ => return None,
+        })
+    }
+}
+
+impl PlainFields for TeamMember {
+    const SERIAL: bool = true;
+
+    fn plain(&self, field: &str) -> Option<Value> {
+        let m = &self.0;
+        Some(match field {
+            "id" => scalar(&ids::encode(Kind::TeamMember, m.id)),
+            "name" => text(&m.name),
+            "phone" => text(&m.phone),
+            "email" => text(&m.email),
+            "notify" => Value::Boolean(m.notify),
+            _ => return None,
+        })
     }
 }

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod insights;
 pub mod loaders;
 pub mod mutation;
+pub mod plain;
 pub mod query;
 pub mod registration;
 pub mod subscription;

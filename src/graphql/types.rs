@@ -1,6 +1,6 @@
 //! The object types of the directory: organizations, tenants, users, customers,
 //! solutions, the viewer, and the `Node` interface over them.
-use async_graphql::{Context, Enum, ID, Interface, Object};
+use async_graphql::{Context, Enum, ID, Interface, Object, Value};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use entity::{customers, organizations, solutions, tenants, users};
 use super::context::{app, loaders, viewer};
 use super::ids::{self, Kind};
 use super::loaders::load;
+use super::plain::{PlainFields, enumerated, opt_text, scalar, text};
 use crate::domain::{OrgKind, Role as DomainRole};
 use crate::error::{AppError, GqlResult};
 use crate::service::directory;
@@ -357,3 +358,58 @@ from_row!(
     super::deal_types::TeamMember => entity::team_members::Model,
     super::deal_types::Participant => entity::opportunities::Model,
 );
+
+// The fields the resolvers above answer from the row alone (`super::plain`).
+impl PlainFields for Organization {
+    const SERIAL: bool = false;
+
+    fn plain(&self, field: &str) -> Option<Value> {
+        let m = &self.0;
+        Some(match field {
+            "id" => scalar(&ids::encode(Kind::Organization, m.id)),
+            "name" => text(&m.name),
+            "kind" => enumerated(OrganizationKind::from(org_kind(m))),
+            "partnerId" => opt_text(m.partner_id.as_deref()),
+            "coSellReady" => Value::Boolean(m.co_sell_ready),
+            "country" => opt_text(m.country.as_deref()),
+            _ => return None,
+        })
+    }
+}
+
+impl PlainFields for Customer {
+    const SERIAL: bool = true;
+
+    fn plain(&self, field: &str) -> Option<Value> {
+        let m = &self.0;
+        Some(match field {
+            "id" => scalar(&ids::encode(Kind::Customer, m.id)),
+            "name" => text(&m.name),
+            "addressLine1" => text(&m.address_line1),
+            "addressLine2" => opt_text(m.address_line2.as_deref()),
+            "city" => text(&m.city),
+            "region" => opt_text(m.region.as_deref()),
+            "postalCode" => opt_text(m.postal_code.as_deref()),
+            "country" => text(&m.country),
+            "duns" => opt_text(m.duns.as_deref()),
+            "website" => opt_text(m.website.as_deref()),
+            "createdAt" => scalar(&m.created_at),
+            _ => return None,
+        })
+    }
+}
+
+impl PlainFields for Solution {
+    const SERIAL: bool = true;
+
+    fn plain(&self, field: &str) -> Option<Value> {
+        let m = &self.0;
+        Some(match field {
+            "id" => scalar(&ids::encode(Kind::Solution, m.id)),
+            "name" => text(&m.name),
+            "coSellReady" => Value::Boolean(m.co_sell_ready),
+            "registrationEligible" => Value::Boolean(m.registration_eligible),
+            _ => return None,
+        })
+    }
+}

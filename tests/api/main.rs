@@ -18,6 +18,7 @@ mod lifecycle;
 mod live;
 mod partners;
 mod property;
+mod queries;
 mod race;
 mod registration;
 mod rows;
