@@ -9,7 +9,7 @@ use entity::{
     customers, engagements, invitations, opportunities, organizations, solutions, team_members,
     users,
 };
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::store::deals as store;
@@ -31,7 +31,11 @@ macro_rules! by_id_loader {
             async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
                 let rows: Vec<$module::Model> = rows::all(
                     &self.db,
-                    $module::Entity::find().filter($module::Column::Id.is_in(keys.iter().copied())),
+                    $module::Entity::find().filter(crate::store::sql::id_in(
+                        self.db.get_database_backend(),
+                        $module::Column::Id,
+                        keys,
+                    )),
                 )
                 .await
                 .map_err(Arc::new)?;

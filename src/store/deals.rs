@@ -11,7 +11,7 @@ use sea_orm::{
 };
 
 use super::rows;
-use super::sql::Sql;
+use super::sql::{Sql, id_in};
 use uuid::Uuid;
 
 use crate::domain::deal::Stage;
@@ -42,7 +42,11 @@ pub async fn opportunities_by_ids<C: ConnectionTrait>(
 ) -> Result<Vec<opportunities::Model>, DbErr> {
     rows::all(
         db,
-        opportunities::Entity::find().filter(opportunities::Column::Id.is_in(ids.iter().copied())),
+        opportunities::Entity::find().filter(id_in(
+            db.get_database_backend(),
+            opportunities::Column::Id,
+            ids,
+        )),
     )
     .await
 }
@@ -55,7 +59,11 @@ pub async fn opportunities_of_engagements<C: ConnectionTrait>(
     rows::all(
         db,
         opportunities::Entity::find()
-            .filter(opportunities::Column::EngagementId.is_in(engagements.iter().copied()))
+            .filter(id_in(
+                db.get_database_backend(),
+                opportunities::Column::EngagementId,
+                engagements,
+            ))
             .order_by_asc(opportunities::Column::CreatedAt)
             .order_by_asc(opportunities::Column::Id),
     )
@@ -75,7 +83,11 @@ pub async fn engagements_by_ids<C: ConnectionTrait>(
 ) -> Result<Vec<engagements::Model>, DbErr> {
     rows::all(
         db,
-        engagements::Entity::find().filter(engagements::Column::Id.is_in(ids.iter().copied())),
+        engagements::Entity::find().filter(id_in(
+            db.get_database_backend(),
+            engagements::Column::Id,
+            ids,
+        )),
     )
     .await
 }
@@ -94,7 +106,11 @@ pub async fn engagements_with_customers<C: ConnectionTrait>(
         db,
         engagements::Entity::find()
             .join(JoinType::InnerJoin, customer)
-            .filter(engagements::Column::Id.is_in(ids.iter().copied())),
+            .filter(id_in(
+                db.get_database_backend(),
+                engagements::Column::Id,
+                ids,
+            )),
     )
     .await
 }
@@ -122,7 +138,11 @@ pub async fn teams<C: ConnectionTrait>(
     rows::all(
         db,
         team_members::Entity::find()
-            .filter(team_members::Column::OpportunityId.is_in(opportunities.iter().copied()))
+            .filter(id_in(
+                db.get_database_backend(),
+                team_members::Column::OpportunityId,
+                opportunities,
+            ))
             .order_by_asc(team_members::Column::Position)
             .order_by_asc(team_members::Column::Id),
     )
@@ -157,7 +177,7 @@ pub async fn solutions_of<C: ConnectionTrait>(
         " FROM opportunity_solutions l JOIN solutions s ON s.id = l.solution_id \
          WHERE l.opportunity_id",
     );
-    sql.push_in(opportunities.iter().copied());
+    sql.push_id_in(opportunities);
     sql.push(" ORDER BY l.created_at, l.solution_id");
     let rows = db.query_all_raw(sql.build()).await?;
     rows.iter()
@@ -172,6 +192,7 @@ pub async fn solutions_of<C: ConnectionTrait>(
 
 /// `SELECT column FROM entity WHERE key IN (keys)`, as a subquery.
 fn select_where_in<E: EntityTrait>(
+    backend: sea_orm::DbBackend,
     entity: E,
     column: impl ColumnTrait,
     key: impl ColumnTrait,
@@ -180,7 +201,7 @@ fn select_where_in<E: EntityTrait>(
     Query::select()
         .column(column)
         .from(entity)
-        .and_where(key.is_in(keys.iter().copied()))
+        .and_where(id_in(backend, key, keys))
         .take()
 }
 
@@ -192,6 +213,7 @@ pub async fn customers_of_engagements<C: ConnectionTrait>(
     rows::all(
         db,
         customers::Entity::find().filter(customers::Column::Id.in_subquery(select_where_in(
+            db.get_database_backend(),
             engagements::Entity,
             engagements::Column::CustomerId,
             engagements::Column::Id,
@@ -211,6 +233,7 @@ pub async fn organizations_of_engagements<C: ConnectionTrait>(
         db,
         organizations::Entity::find().filter(organizations::Column::Id.in_subquery(
             select_where_in(
+                db.get_database_backend(),
                 opportunities::Entity,
                 opportunities::Column::OrganizationId,
                 opportunities::Column::EngagementId,
@@ -231,6 +254,7 @@ pub async fn teams_of_engagements<C: ConnectionTrait>(
         team_members::Entity::find()
             .filter(
                 team_members::Column::OpportunityId.in_subquery(select_where_in(
+                    db.get_database_backend(),
                     opportunities::Entity,
                     opportunities::Column::Id,
                     opportunities::Column::EngagementId,
@@ -251,6 +275,7 @@ pub async fn inviters_of_engagements<C: ConnectionTrait>(
     rows::all(
         db,
         users::Entity::find().filter(users::Column::Id.in_subquery(select_where_in(
+            db.get_database_backend(),
             invitations::Entity,
             invitations::Column::InviterUserId,
             invitations::Column::EngagementId,
@@ -266,7 +291,11 @@ pub async fn solutions_by_ids<C: ConnectionTrait>(
 ) -> Result<Vec<solutions::Model>, DbErr> {
     rows::all(
         db,
-        solutions::Entity::find().filter(solutions::Column::Id.is_in(ids.iter().copied())),
+        solutions::Entity::find().filter(id_in(
+            db.get_database_backend(),
+            solutions::Column::Id,
+            ids,
+        )),
     )
     .await
 }
@@ -279,7 +308,11 @@ pub async fn invitations_of<C: ConnectionTrait>(
     rows::all(
         db,
         invitations::Entity::find()
-            .filter(invitations::Column::EngagementId.is_in(engagements.iter().copied()))
+            .filter(id_in(
+                db.get_database_backend(),
+                invitations::Column::EngagementId,
+                engagements,
+            ))
             .order_by_asc(invitations::Column::SentAt)
             .order_by_asc(invitations::Column::Id),
     )
@@ -322,7 +355,11 @@ pub async fn favorites_of<C: ConnectionTrait>(
         .select_only()
         .column(favorites::Column::OpportunityId)
         .filter(favorites::Column::UserId.eq(user))
-        .filter(favorites::Column::OpportunityId.is_in(opportunities.iter().copied()))
+        .filter(id_in(
+            db.get_database_backend(),
+            favorites::Column::OpportunityId,
+            opportunities,
+        ))
         .into_tuple::<Uuid>()
         .all(db)
         .await
