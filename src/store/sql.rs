@@ -137,10 +137,18 @@ mod tests {
                 .build(backend)
         };
         let pg = select(DbBackend::Postgres);
-        assert!(pg.sql.ends_with("\"opportunity_id\" = ANY($1)"), "{}", pg.sql);
+        assert!(
+            pg.sql.ends_with("\"opportunity_id\" = ANY($1)"),
+            "{}",
+            pg.sql
+        );
         assert_eq!(pg.values.map(|v| v.0.len()), Some(1));
         let lite = select(DbBackend::Sqlite);
-        assert!(lite.sql.ends_with("\"opportunity_id\" IN (?, ?, ?)"), "{}", lite.sql);
+        assert!(
+            lite.sql.ends_with("\"opportunity_id\" IN (?, ?, ?)"),
+            "{}",
+            lite.sql
+        );
         // No ids: true of no row on both.
         let mut none = Sql::new(DbBackend::Postgres);
         none.push("k").push_id_in(&[]);
