@@ -26,7 +26,9 @@ pub trait PlainFields: ContainerType + OutputType {
     const SERIAL: bool;
 
     /// The value of `field` when it is a plain read (no arguments, nothing to load);
-    /// `None` leaves the field to the type's resolver.
+    /// `None` leaves the field to the type's resolver. Only fields whose resolver does
+    /// nothing else belong here: a guard, a visibility rule or a context lookup on a
+    /// field listed here would be skipped.
     fn plain(&self, field: &str) -> Option<Value>;
 }
 
