@@ -511,7 +511,7 @@ impl Participant {
         stage_of(&self.0).into()
     }
     async fn direction(&self) -> Direction {
-        D::parse(&self.0.direction).unwrap_or(D::Inbound).into()
+        direction_of(&self.0)
     }
     /// Its team's contacts (teams collaborate).
     async fn team(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Fast<TeamMember>>> {
@@ -669,7 +669,7 @@ impl PlainFields for Opportunity {
             "direction" => enumerated(direction_of(m)),
             "stage" => enumerated(Stage::from(stage_of(m))),
             "dealName" => text(&m.deal_name),
-            "value" => opt_text(money(m.value_e4, m.currency.as_deref()).as_deref()),
+            "value" => money(m.value_e4, m.currency.as_deref()).map_or(Value::Null, Value::String),
             "currency" => opt_text(m.currency.as_deref()),
             "closeDate" => opt_scalar(m.close_date.as_ref()),
             "crmId" => opt_text(m.crm_id.as_deref()),
@@ -695,7 +695,7 @@ impl PlainFields for Invitation {
         Some(match field {
             "id" => scalar(&ids::encode(Kind::Invitation, m.id)),
             "closeDate" => opt_scalar(m.close_date.as_ref()),
-            "value" => opt_text(money(m.value_e4, m.currency.as_deref()).as_deref()),
+            "value" => money(m.value_e4, m.currency.as_deref()).map_or(Value::Null, Value::String),
             "currency" => opt_text(m.currency.as_deref()),
             "notes" => opt_text(m.notes.as_deref()),
             "helpWanted" => enumerated(help_wanted_of(m)),
