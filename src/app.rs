@@ -152,6 +152,7 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
         keys: services.keys.clone(),
         deps: services.deps(),
         bus: services.bus.clone(),
+        sign_ins: Default::default(),
     };
     let pg_url = services
         .database_url

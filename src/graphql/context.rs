@@ -16,6 +16,8 @@ pub struct AppContext {
     pub keys: TokenKeys,
     pub deps: Deps,
     pub bus: crate::events::EventBus,
+    /// Whom recent tokens signed in as: a guess a list may start with (`with_viewer`).
+    pub sign_ins: std::sync::Arc<SignIns>,
 }
 
 impl AppContext {
@@ -25,16 +27,62 @@ impl AppContext {
     }
 }
 
+/// The viewer each recent token signed in as, by a hash of the token. Never trusted: a
+/// guess only lets a read start beside the sign-in (`with_viewer`), and its answer is
+/// used only when the sign-in, checked in full as always, gives that same viewer. So a
+/// stale entry (a user deactivated or given other roles since) or two tokens with one
+/// hash cost a read done again, never an answer for the wrong viewer.
+#[derive(Default)]
+pub struct SignIns {
+    viewers: std::sync::Mutex<std::collections::HashMap<u64, Viewer>>,
+}
+
+/// Tokens remembered at most; when full the map starts afresh (a few reads then run after
+/// their sign-in again, as they do without a guess).
+const MAX_SIGN_INS: usize = 4096;
+
+impl SignIns {
+    fn key(token: &str) -> u64 {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(token)
+    }
+
+    fn guess(&self, token: &str) -> Option<Viewer> {
+        let viewers = self.viewers.lock().unwrap_or_else(|e| e.into_inner());
+        viewers.get(&Self::key(token)).cloned()
+    }
+
+    fn remember(&self, token: &str, viewer: &Viewer) {
+        let key = Self::key(token);
+        let mut viewers = self.viewers.lock().unwrap_or_else(|e| e.into_inner());
+        if viewers.get(&key) == Some(viewer) {
+            return;
+        }
+        if viewers.len() >= MAX_SIGN_INS {
+            viewers.clear();
+        }
+        viewers.insert(key, viewer.clone());
+    }
+
+    fn forget(&self, token: &str) {
+        let mut viewers = self.viewers.lock().unwrap_or_else(|e| e.into_inner());
+        viewers.remove(&Self::key(token));
+    }
+}
+
 /// One request's (or one WebSocket's) credentials.
 pub struct Session {
     token: Option<String>,
     /// `Err(Some(why))`: not signed in; `Err(None)`: the check itself failed.
     viewer: OnceCell<Result<Viewer, Option<String>>>,
+    /// Whom the token signed in as last time, while this request's sign-in is not done.
+    guess: Option<Viewer>,
 }
 
 impl Session {
-    pub fn new(token: Option<String>) -> Self {
+    pub fn new(token: Option<String>, sign_ins: &SignIns) -> Self {
         Session {
+            guess: token.as_deref().and_then(|t| sign_ins.guess(t)),
             token,
             viewer: OnceCell::new(),
         }
@@ -46,6 +94,7 @@ impl Session {
         Session {
             token: None,
             viewer: OnceCell::new_with(Some(Ok(viewer))),
+            guess: None,
         }
     }
 }
@@ -69,8 +118,14 @@ pub async fn viewer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Viewer> 
                 return Err(Some("no bearer token".to_owned()));
             };
             match session::authenticate(&app.db, &app.keys, token).await {
-                Ok(v) => Ok(v),
-                Err(AppError::Unauthenticated(why)) => Err(Some(why)),
+                Ok(v) => {
+                    app.sign_ins.remember(token, &v);
+                    Ok(v)
+                }
+                Err(AppError::Unauthenticated(why)) => {
+                    app.sign_ins.forget(token);
+                    Err(Some(why))
+                }
                 Err(other) => {
                     // The database failing is not the caller's fault: not UNAUTHENTICATED.
                     tracing::error!(error = ?other, "authentication could not be checked");
@@ -86,6 +141,17 @@ pub async fn viewer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Viewer> 
             None => AppError::Internal(anyhow::anyhow!("authentication could not be checked")),
         })
         .gql()
+}
+
+/// Whom the token signed in as last time, while this request's sign-in is not done: a
+/// read with no side effect may start with it beside the sign-in, saving the sign-in's
+/// round trip, and keep its answer only when `viewer` then gives that same viewer
+/// (otherwise it reads again for the real one).
+pub fn guess<'a>(ctx: &Context<'a>) -> Option<&'a Viewer> {
+    ctx.data::<Session>()
+        .ok()
+        .filter(|s| !s.viewer.initialized())
+        .and_then(|s| s.guess.as_ref())
 }
 
 /// The request's batch loaders (or the connection's, made on first use).

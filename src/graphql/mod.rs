@@ -171,6 +171,6 @@ pub fn prepare_request(
     ctx: &AppContext,
     token: Option<String>,
 ) -> async_graphql::Request {
-    req.data(Session::new(token))
+    req.data(Session::new(token, &ctx.sign_ins))
         .data(loaders::Loaders::new(&ctx.db))
 }

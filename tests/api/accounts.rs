@@ -154,6 +154,102 @@ db_test!(
     }
 );
 
+/// The ids on a token's first page of a tab, or the error code it got.
+async fn tab(app: &TestApp, token: &str, view: &str) -> Result<Vec<String>, String> {
+    let v = app
+        .gql(
+            Some(token),
+            "query($v: OpportunityView!) { opportunities(view: $v, first: 100) { totalCount nodes { id } } }",
+            json!({ "v": view }),
+        )
+        .await;
+    if v.get("errors").is_some() {
+        return Err(error_code(&v).to_owned());
+    }
+    let ids: Vec<String> = v["data"]["opportunities"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(
+        v["data"]["opportunities"]["totalCount"],
+        json!(ids.len()),
+        "{v}"
+    );
+    Ok(ids)
+}
+
+// A list may start beside the sign-in with whom the token signed in as last time; the
+// sign-in is still checked in full, and the list answers for the viewer it gives.
+db_test!(
+    a_list_answers_for_the_roles_the_user_has_now,
+    |app| async move {
+        let token = app.token("uwe@contoso.example").await;
+        let anna = app.token(ANNA).await;
+        let (uwe, _) = ids(&app, "uwe@contoso.example").await;
+        for view in ["INBOUND", "OUTBOUND", "ARCHIVED"] {
+            let whole = tab(&app, &anna, view).await.expect("anna's tab");
+            // Twice as a referral user: the second starts on the first's sign-in.
+            let own = tab(&app, &token, view).await.expect("uwe's tab");
+            assert_eq!(tab(&app, &token, view).await.expect("again"), own);
+            if view == "INBOUND" {
+                assert!(own.len() < whole.len(), "uwe sees {own:?} of {whole:?}");
+            }
+            let p = payload(
+                &app,
+                ANNA,
+                "setUserRoles",
+                json!({ "userId": uwe, "roles": ["REFERRAL_ADMIN"] }),
+            )
+            .await;
+            assert_eq!(p["userErrors"], json!([]), "{p}");
+            assert_eq!(
+                tab(&app, &token, view).await.expect("as admin"),
+                whole,
+                "{view}"
+            );
+            let p = payload(
+                &app,
+                ANNA,
+                "setUserRoles",
+                json!({ "userId": uwe, "roles": ["REFERRAL_USER"] }),
+            )
+            .await;
+            assert_eq!(p["userErrors"], json!([]), "{p}");
+            assert_eq!(
+                tab(&app, &token, view).await.expect("as user again"),
+                own,
+                "{view}"
+            );
+        }
+    }
+);
+
+db_test!(
+    a_deactivated_users_list_is_refused_at_once,
+    |app| async move {
+        let token = app.token("uwe@contoso.example").await;
+        let (uwe, _) = ids(&app, "uwe@contoso.example").await;
+        assert!(tab(&app, &token, "INBOUND").await.is_ok());
+        let p = payload(&app, ANNA, "deactivateUser", json!({ "userId": uwe })).await;
+        assert_eq!(p["user"]["active"], false, "{p}");
+        assert_eq!(
+            tab(&app, &token, "INBOUND").await,
+            Err("UNAUTHENTICATED".to_owned())
+        );
+        // Bad input from a token that no longer signs in is still UNAUTHENTICATED.
+        let v = app
+            .gql(
+                Some(&token),
+                "{ opportunities(view: INBOUND, first: 1000) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(error_code(&v), "UNAUTHENTICATED", "{v}");
+    }
+);
+
 db_test!(
     the_organization_always_keeps_an_active_account_admin,
     |app| async move {
