@@ -16,7 +16,7 @@ pub struct AppContext {
     pub keys: TokenKeys,
     pub deps: Deps,
     pub bus: crate::events::EventBus,
-    /// Whom recent tokens signed in as: a guess a list may start with (`with_viewer`).
+    /// Whom recent tokens signed in as: a guess a list may start with (`guess`).
     pub sign_ins: std::sync::Arc<SignIns>,
 }
 
@@ -28,13 +28,13 @@ impl AppContext {
 }
 
 /// The viewer each recent token signed in as, by a hash of the token. Never trusted: a
-/// guess only lets a read start beside the sign-in (`with_viewer`), and its answer is
+/// guess only lets a read start beside the sign-in (`guess`), and its answer is
 /// used only when the sign-in, checked in full as always, gives that same viewer. So a
 /// stale entry (a user deactivated or given other roles since) or two tokens with one
 /// hash cost a read done again, never an answer for the wrong viewer.
 #[derive(Default)]
 pub struct SignIns {
-    viewers: std::sync::Mutex<std::collections::HashMap<u64, Viewer>>,
+    viewers: std::sync::Mutex<std::collections::HashMap<u64, std::sync::Arc<Viewer>>>,
 }
 
 /// Tokens remembered at most; when full the map starts afresh (a few reads then run after
@@ -47,7 +47,7 @@ impl SignIns {
         BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(token)
     }
 
-    fn guess(&self, token: &str) -> Option<Viewer> {
+    fn guess(&self, token: &str) -> Option<std::sync::Arc<Viewer>> {
         let viewers = self.viewers.lock().unwrap_or_else(|e| e.into_inner());
         viewers.get(&Self::key(token)).cloned()
     }
@@ -55,13 +55,13 @@ impl SignIns {
     fn remember(&self, token: &str, viewer: &Viewer) {
         let key = Self::key(token);
         let mut viewers = self.viewers.lock().unwrap_or_else(|e| e.into_inner());
-        if viewers.get(&key) == Some(viewer) {
+        if viewers.get(&key).is_some_and(|v| **v == *viewer) {
             return;
         }
         if viewers.len() >= MAX_SIGN_INS {
             viewers.clear();
         }
-        viewers.insert(key, viewer.clone());
+        viewers.insert(key, std::sync::Arc::new(viewer.clone()));
     }
 
     fn forget(&self, token: &str) {
@@ -76,7 +76,7 @@ pub struct Session {
     /// `Err(Some(why))`: not signed in; `Err(None)`: the check itself failed.
     viewer: OnceCell<Result<Viewer, Option<String>>>,
     /// Whom the token signed in as last time, while this request's sign-in is not done.
-    guess: Option<Viewer>,
+    guess: Option<std::sync::Arc<Viewer>>,
 }
 
 impl Session {
@@ -151,38 +151,54 @@ pub fn guess<'a>(ctx: &Context<'a>) -> Option<&'a Viewer> {
     ctx.data::<Session>()
         .ok()
         .filter(|s| !s.viewer.initialized())
-        .and_then(|s| s.guess.as_ref())
+        .and_then(|s| s.guess.as_deref())
 }
 
-/// The request's batch loaders (or the connection's, made on first use).
+/// The request's batch loaders (or the WebSocket connection's), made on first use.
 pub fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a super::loaders::Loaders> {
-    if let Ok(l) = ctx.data::<super::loaders::Loaders>() {
-        return Ok(l);
-    }
     ctx.data::<LazyLoaders>()
         .map(LazyLoaders::get)
         .map_err(|_| AppError::Internal(anyhow::anyhow!("loaders missing")).into_graphql())
 }
 
-/// A WebSocket connection's loaders, made when a field first needs them: most
-/// subscriptions never resolve a nested field, and an idle connection should cost little.
-/// Uncached, so that long-lived subscriptions never read stale rows.
+/// A request's or a WebSocket connection's loaders, made when a field first needs them:
+/// many requests (a mutation's payload of plain fields, `{ __typename }`) and most
+/// subscriptions never resolve a nested field, and ten loaders made and dropped for
+/// nothing cost every such request; an idle connection should cost little too.
 pub struct LazyLoaders {
     db: DatabaseConnection,
+    /// A request's loaders cache for its life; a connection's only batch, so that
+    /// long-lived subscriptions never read stale rows.
+    cached: bool,
     /// Boxed: an unused one costs a pointer, not ten loaders' room.
     loaders: std::sync::OnceLock<Box<super::loaders::Loaders>>,
 }
 
 impl LazyLoaders {
-    pub fn new(db: &DatabaseConnection) -> Self {
+    /// A request's: they cache what they load for the request's life.
+    pub fn cached(db: &DatabaseConnection) -> Self {
         LazyLoaders {
             db: db.clone(),
+            cached: true,
             loaders: std::sync::OnceLock::new(),
         }
     }
 
+    /// A WebSocket connection's: they batch but do not cache.
+    pub fn uncached(db: &DatabaseConnection) -> Self {
+        LazyLoaders {
+            cached: false,
+            ..Self::cached(db)
+        }
+    }
+
     fn get(&self) -> &super::loaders::Loaders {
-        self.loaders
-            .get_or_init(|| Box::new(super::loaders::Loaders::uncached(&self.db)))
+        self.loaders.get_or_init(|| {
+            Box::new(if self.cached {
+                super::loaders::Loaders::new(&self.db)
+            } else {
+                super::loaders::Loaders::uncached(&self.db)
+            })
+        })
     }
 }

@@ -161,7 +161,7 @@ pub async fn connection_data(
     let viewer = crate::service::session::authenticate(&ctx.db, &ctx.keys, &token).await?;
     let mut data = Data::default();
     data.insert(Session::signed_in(viewer));
-    data.insert(context::LazyLoaders::new(&ctx.db));
+    data.insert(context::LazyLoaders::uncached(&ctx.db));
     Ok(data)
 }
 
@@ -172,5 +172,5 @@ pub fn prepare_request(
     token: Option<String>,
 ) -> async_graphql::Request {
     req.data(Session::new(token, &ctx.sign_ins))
-        .data(loaders::Loaders::new(&ctx.db))
+        .data(context::LazyLoaders::cached(&ctx.db))
 }
