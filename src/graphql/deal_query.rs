@@ -292,24 +292,20 @@ impl DealQuery {
         let view = View::from(view);
         // The page's statement starts beside the sign-in's when the token has signed in
         // before, and its answer is kept when the sign-in gives the viewer guessed.
-        let (v, page) = match guess(ctx) {
+        let (v, guessed) = match guess(ctx) {
             Some(g) => {
-                let (signed_in, guessed) =
+                let (signed_in, page) =
                     futures_util::future::join(viewer(ctx), views::list(db, g, view, &f, sort, &w))
                         .await;
-                let v = signed_in?;
-                if v == g {
-                    (v, guessed)
-                } else {
-                    (v, views::list(db, v, view, &f, sort, &w).await)
-                }
+                (signed_in?, Some((g, page)))
             }
-            None => {
-                let v = viewer(ctx).await?;
-                (v, views::list(db, v, view, &f, sort, &w).await)
-            }
+            None => (viewer(ctx).await?, None),
         };
-        let page = page.gql()?;
+        let page = match guessed {
+            Some((g, page)) if g == v => page,
+            _ => views::list(db, v, view, &f, sort, &w).await,
+        }
+        .gql()?;
         let needs = PageNeeds::of(&selection.field("edges").field("node"))
             .or(PageNeeds::of(&selection.field("nodes")));
         let models: Vec<&entity::opportunities::Model> = page.rows.iter().map(|(_, m)| m).collect();
