@@ -25,8 +25,15 @@ pub struct Services {
     pub writer: DatabaseConnection,
     /// The mutations' write transactions (see `Deps::writes`).
     pub writes: db::Writes,
-    /// How many SQL statements have run (every connection of the pool).
+    /// How many SQL statements have run on `db` and `writer`: the requests' (and the
+    /// start's: migrations, demo data).
     pub statements: Arc<AtomicU64>,
+    /// `db` and `writer` for the background tasks (event pump, outbox worker, sweeps,
+    /// SQLite checkpoints): the same pools, their statements counted apart.
+    pub background_db: DatabaseConnection,
+    pub background_writer: DatabaseConnection,
+    /// How many SQL statements the background tasks have run.
+    pub background_statements: Arc<AtomicU64>,
     pub keys: TokenKeys,
     pub clock: Clock,
     pub response_window: chrono::Duration,
@@ -56,6 +63,15 @@ impl Services {
             registration_period: self.registration_period,
         }
     }
+
+    /// What a background task needs: as [`Services::deps`], on the background handles.
+    pub fn background_deps(&self) -> Deps {
+        Deps {
+            db: self.background_db.clone(),
+            writer: self.background_writer.clone(),
+            ..self.deps()
+        }
+    }
 }
 
 /// Connects, migrates, and (when configured and the database is empty) fills the demo
@@ -79,7 +95,11 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(Services, bool)> {
         db.clone()
     };
     let keys = TokenKeys::from_config(config)?;
+    let background_statements = Arc::new(AtomicU64::new(0));
     let services = Services {
+        background_db: db::counted_as(&db, background_statements.clone()),
+        background_writer: db::counted_as(&writer, background_statements.clone()),
+        background_statements,
         db,
         writes: db::Writes::new(writer.clone()),
         writer,
@@ -95,7 +115,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(Services, bool)> {
         registration_period: chrono::Duration::days(config.registration_days.max(0)),
         mail: mail_settings(config)?,
     };
-    db::spawn_checkpointer(services.db.clone(), services.stop.subscribe());
+    db::spawn_checkpointer(services.background_db.clone(), services.stop.subscribe());
     let seeded = config.seed_demo && seed_demo(&services, config.seed_customers).await?;
     Ok((services, seeded))
 }
@@ -158,15 +178,14 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
         .database_url
         .starts_with("postgres")
         .then(|| services.database_url.clone());
-    let mut tasks =
-        vec![
-            services
-                .bus
-                .spawn(services.db.clone(), pg_url, services.stop.subscribe()),
-        ];
+    let mut tasks = vec![services.bus.spawn(
+        services.background_db.clone(),
+        pg_url,
+        services.stop.subscribe(),
+    )];
     if config.mail_worker {
         tasks.push(crate::email::worker::spawn(
-            services.writer.clone(),
+            services.background_writer.clone(),
             services.clock.clone(),
             services.mail.clone(),
             services.stop.subscribe(),
@@ -174,7 +193,7 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
     }
     if config.sweep_interval_secs > 0 {
         tasks.push(crate::service::expiry::spawn_sweeper(
-            services.deps(),
+            services.background_deps(),
             std::time::Duration::from_secs(config.sweep_interval_secs),
             services.stop.subscribe(),
         ));

@@ -158,7 +158,23 @@ async fn open(
         });
     }
     let mut db = Database::connect(opts).await?;
-    db.set_metric_callback(move |m| {
+    db.set_metric_callback(count_into(statements));
+    Ok(db)
+}
+
+/// Another handle on `db`'s pool whose statements are counted in `statements` instead:
+/// the background tasks' (event pump, outbox, sweeps, checkpoints) apart from the
+/// requests', so that a request's statements can be counted on a running server.
+pub fn counted_as(db: &DatabaseConnection, statements: Arc<AtomicU64>) -> DatabaseConnection {
+    let mut db = db.clone();
+    db.set_metric_callback(count_into(statements));
+    db
+}
+
+fn count_into(
+    statements: Arc<AtomicU64>,
+) -> impl Fn(&sea_orm::metric::Info<'_>) + Send + Sync + 'static {
+    move |m| {
         statements.fetch_add(1, Ordering::Relaxed);
         // `--log-filter cosell::sql=debug` shows every statement with its time.
         tracing::debug!(
@@ -167,8 +183,7 @@ async fn open(
             failed = m.failed,
             sql = %m.statement.sql,
         );
-    });
-    Ok(db)
+    }
 }
 
 /// Turns on SQLite's query planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`) for

@@ -192,6 +192,19 @@ impl LazyLoaders {
         }
     }
 
+    /// Makes a mutation's loaders batch without keeping rows: its fields run one after
+    /// another, and a later field's payload must show what the earlier fields wrote, not
+    /// the rows they read before (a query only reads, so its loaders keep rows).
+    pub fn for_mutation(data: &mut async_graphql::Data) {
+        let db = data
+            .get(&std::any::TypeId::of::<Self>())
+            .and_then(|d| d.downcast_ref::<Self>())
+            .map(|l| l.db.clone());
+        if let Some(db) = db {
+            data.insert(Self::uncached(&db));
+        }
+    }
+
     fn get(&self) -> &super::loaders::Loaders {
         self.loaders.get_or_init(|| {
             Box::new(if self.cached {

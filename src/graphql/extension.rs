@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
 use async_graphql::{Request, Response, ServerError};
 
 use crate::error::ErrorCode;
@@ -139,6 +141,22 @@ impl Screen {
     }
 }
 
+/// Whether the operation the request runs is a mutation (after [`Screen::check`] parsed
+/// it; `false` when it names no operation of the document, which execution refuses).
+pub fn runs_mutation(req: &mut Request) -> bool {
+    let name = req.operation_name.clone();
+    let Ok(doc) = req.parsed_query() else {
+        return false;
+    };
+    let op = match (&doc.operations, name.as_deref()) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    op.is_some_and(|op| op.node.ty == OperationType::Mutation)
+}
+
 /// Codes what is still uncoded: validation failures (limits among them) and what
 /// async-graphql raised while coercing inputs (variables, argument validators); our
 /// resolvers always code their errors. Counts every error by code.
@@ -208,5 +226,29 @@ mod tests {
             assert!(s.check(&mut Request::new(format!("{{ a{i} }}"))).is_none());
             assert!(s.parsed.len() <= ParseCache::MAX_ENTRIES);
         }
+    }
+
+    /// A mutation is told by the operation the request runs, its name chosen among
+    /// several; a query, a subscription, an unknown name or a broken text is not one.
+    #[test]
+    fn a_request_runs_a_mutation_only_when_its_chosen_operation_is_one() {
+        let runs = |q: &str, name: Option<&str>| {
+            let mut r = Request::new(q);
+            if let Some(n) = name {
+                r = r.operation_name(n);
+            }
+            runs_mutation(&mut r)
+        };
+        assert!(runs("mutation { a }", None));
+        assert!(!runs("{ a }", None));
+        assert!(!runs("query Q { a }", None));
+        assert!(!runs("subscription { a }", None));
+        let two = "query Q { a } mutation M { b }";
+        assert!(runs(two, Some("M")));
+        assert!(!runs(two, Some("Q")));
+        assert!(!runs(two, Some("X")));
+        assert!(!runs(two, None));
+        assert!(runs("mutation M { b }", None));
+        assert!(!runs("mutation {", None));
     }
 }

@@ -357,6 +357,25 @@ impl Loaders {
                 .feed_many(group(&engs, rows.into_iter().map(|o| (o.engagement_id, o))))
                 .await;
         }
+        if let Some(rows) = &invitations
+            && needs.invitation_solutions
+        {
+            // The solutions the invitations propose, by id: a second step (their ids are
+            // in the invitations' rows), one statement, so no invitation's field waits
+            // for a loader's batch or splits it in two.
+            let mut ids: Vec<Uuid> = rows
+                .iter()
+                .filter_map(|i| i.solution_ids.as_array())
+                .flatten()
+                .filter_map(|id| id.as_str().and_then(|s| Uuid::parse_str(s).ok()))
+                .collect();
+            ids.sort();
+            ids.dedup();
+            if !ids.is_empty() {
+                let found = self.solutions.loader().load(&ids).await?;
+                self.solutions.feed_many(found).await;
+            }
+        }
         if let Some(rows) = invitations {
             self.invitations
                 .feed_many(group(&engs, rows.into_iter().map(|i| (i.engagement_id, i))))
@@ -396,6 +415,8 @@ pub struct PageNeeds {
     pub invitations: bool,
     pub organizations: bool,
     pub inviters: bool,
+    /// The solutions the invitations propose (by id).
+    pub invitation_solutions: bool,
     pub teams: Teams,
     pub solutions: bool,
     pub favorites: bool,
@@ -411,6 +432,7 @@ impl PageNeeds {
             invitations: true,
             organizations: true,
             inviters: true,
+            invitation_solutions: true,
             teams: Teams::AllSides,
             solutions: true,
             favorites: true,
@@ -445,6 +467,7 @@ impl PageNeeds {
                 || invitations.field("inviteeOrganization").exists()
                 || actions,
             inviters: invitations.field("inviterUser").exists(),
+            invitation_solutions: invitations.field("solutions").exists(),
             teams: if participant_teams {
                 Teams::AllSides
             } else if has("team") || actions {
@@ -466,6 +489,7 @@ impl PageNeeds {
             invitations: self.invitations || o.invitations,
             organizations: self.organizations || o.organizations,
             inviters: self.inviters || o.inviters,
+            invitation_solutions: self.invitation_solutions || o.invitation_solutions,
             teams: if self.teams == Teams::AllSides || o.teams == Teams::AllSides {
                 Teams::AllSides
             } else if self.teams == Teams::Own || o.teams == Teams::Own {

@@ -58,6 +58,9 @@ impl AppSchema {
         if let Some(resp) = self.screen.check(&mut req) {
             return resp;
         }
+        if extension::runs_mutation(&mut req) {
+            context::LazyLoaders::for_mutation(&mut req.data);
+        }
         let mut resp = self.schema.execute(req).await;
         extension::code_errors(&mut resp);
         resp

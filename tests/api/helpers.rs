@@ -333,7 +333,8 @@ impl TestApp {
         out
     }
 
-    /// SQL statements run so far by the server (all connections).
+    /// SQL statements the server has run for requests so far (its background tasks'
+    /// are counted apart).
     pub fn statements(&self) -> u64 {
         self.server
             .services
