@@ -80,10 +80,6 @@ async fn resolve<T: PlainFields>(ctx: &ContextSelectionSet<'_>, root: &T) -> Opt
             return None;
         }
         let key = field.node.response_key().node.clone();
-        if out.contains_key(&key) {
-            // The same key twice: async-graphql merges their selections.
-            return None;
-        }
         let name = field.node.name.node.as_str();
         let value = if name == "__typename" {
             Some(Value::String(root.introspection_type_name().into_owned()))
@@ -92,14 +88,14 @@ async fn resolve<T: PlainFields>(ctx: &ContextSelectionSet<'_>, root: &T) -> Opt
         } else {
             None
         };
-        match value {
-            Some(v) => {
-                out.insert(key, v);
-            }
-            None => {
-                rest.push((out.len(), field));
-                out.insert(key, Value::Null);
-            }
+        let plain = value.is_some();
+        let (at, before) = out.insert_full(key, value.unwrap_or_default());
+        if before.is_some() {
+            // The same key twice: async-graphql merges their selections.
+            return None;
+        }
+        if !plain {
+            rest.push((at, field));
         }
     }
     let mut failed = Vec::new();

@@ -181,10 +181,11 @@ pub async fn solutions_of<C: ConnectionTrait>(
     sql.push(" ORDER BY l.created_at, l.solution_id");
     let rows = db.query_all_raw(sql.build()).await?;
     rows.iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(n, r)| {
             Ok((
-                rows::Field::at(r, 0, "opportunity_id")?,
-                <solutions::Model as rows::ByPosition>::decode_at(r, 1)?,
+                rows::Field::at(r, 0, "opportunity_id", n == 0)?,
+                <solutions::Model as rows::ByPosition>::decode_at(r, 1, n == 0)?,
             ))
         })
         .collect()

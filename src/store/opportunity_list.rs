@@ -323,8 +323,8 @@ pub async fn list<C: ConnectionTrait>(
     };
     let more = rows.len() > window.limit;
     let mut out = Vec::with_capacity(rows.len().min(window.limit));
-    for row in rows.iter().take(window.limit) {
-        let model = opportunities::Model::decode_at(row, 0)?;
+    for (n, row) in rows.iter().take(window.limit).enumerate() {
+        let model = opportunities::Model::decode_at(row, 0, n == 0)?;
         let cursor = ListCursor {
             field: sort.field,
             key: read_key(row, sort.field)?,
@@ -390,8 +390,8 @@ pub async fn timeline<C: ConnectionTrait>(
     let rows = db.query_all_raw(sql.build()).await?;
     let more = rows.len() > limit;
     let mut out = Vec::new();
-    for row in rows.iter().take(limit) {
-        out.push(entity::events::Model::decode_at(row, 0)?);
+    for (n, row) in rows.iter().take(limit).enumerate() {
+        out.push(entity::events::Model::decode_at(row, 0, n == 0)?);
     }
     Ok((out, more, total))
 }

@@ -107,11 +107,47 @@ db_test!(
             .await
             .expect("select")
             .expect("a row");
-        let err = <String as Field>::at(&row, 0, "deal_name").expect_err("NULL is not a String");
+        let err =
+            <String as Field>::at(&row, 0, "deal_name", true).expect_err("NULL is not a String");
         assert!(err.to_string().contains("(deal_name) is NULL"), "{err}");
         assert_eq!(
-            <Option<String> as Field>::at(&row, 0, "deal_name").expect("decodes"),
+            <Option<String> as Field>::at(&row, 0, "deal_name", true).expect("decodes"),
             None
         );
+    }
+);
+
+db_test!(
+    a_column_of_another_type_is_refused_on_a_results_first_row,
+    |app| async move {
+        let db = &app.db;
+        let backend = db.get_database_backend();
+        let row = |sql: &'static str| async move {
+            db.query_one_raw(Statement::from_string(backend, sql))
+                .await
+                .expect("select")
+                .expect("a row")
+        };
+        // A number where a text column is read: refused, the column's place named.
+        let number = row("SELECT 5 AS deal_name").await;
+        let err = <String as Field>::at(&number, 0, "deal_name", true)
+            .expect_err("a number is not a String");
+        assert!(err.to_string().contains("column 0"), "{err}");
+        assert!(<Option<String> as Field>::at(&number, 0, "deal_name", true).is_err());
+        // On PostgreSQL the check reads the column's type, so a NULL of the wrong type is
+        // refused too (the later rows of that result skip the check: their column types
+        // are the same). A SQLite NULL has no type to check.
+        let null_number = row("SELECT CAST(NULL AS INTEGER) AS deal_name").await;
+        let got = <Option<String> as Field>::at(&null_number, 0, "deal_name", true);
+        match backend {
+            sea_orm::DbBackend::Postgres => {
+                let err = got.expect_err("an integer column is not text");
+                assert!(
+                    err.to_string().contains("column 0 (deal_name) is INT4"),
+                    "{err}"
+                );
+            }
+            _ => assert_eq!(got.expect("a NULL decodes as None"), None),
+        }
     }
 );
