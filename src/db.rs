@@ -4,6 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod sqlite_memory;
+
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -141,6 +143,12 @@ async fn open(
         });
     }
     if url.starts_with("sqlite:") {
+        if let Err(code) = sqlite_memory::configure() {
+            tracing::warn!(
+                code,
+                "SQLite kept its own allocator (it was in use already)"
+            );
+        }
         opts.map_sqlx_sqlite_pool_opts(|p| {
             p.after_connect(|conn, _| Box::pin(async move { keep_query_plans(conn).await }))
         });

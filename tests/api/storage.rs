@@ -422,3 +422,40 @@ db_test!(
         pool.close().await.expect("close");
     }
 );
+
+/// SQLite takes its memory from mimalloc and keeps no memory statistics
+/// (`src/db/sqlite_memory.rs`): with its defaults every value sqlx copies out of a row
+/// went through the C library's `malloc` and a process-wide mutex.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_takes_its_memory_from_mimalloc_and_keeps_no_statistics() {
+    crate::helpers::run(sqlite_memory, Backend::Sqlite).await;
+}
+
+async fn sqlite_memory(app: TestApp) {
+    use libmimalloc_sys::mi_is_in_heap_region;
+    use libsqlite3_sys::{sqlite3_free, sqlite3_malloc, sqlite3_memory_used};
+    // The server has opened its connections and read the demo data: SQLite is in use.
+    let r = app
+        .gql_as(
+            "anna@contoso.example",
+            "{ opportunities(view: OUTBOUND, first: 5) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        r["opportunities"]["totalCount"].as_i64().unwrap_or(0) > 0,
+        "{r}"
+    );
+    assert_eq!(cosell::db::sqlite_memory::configure(), Ok(()));
+    // SAFETY: a plain allocation and its release through SQLite's own API.
+    let (ours, used) = unsafe {
+        let p = sqlite3_malloc(100);
+        assert!(!p.is_null());
+        let ours = mi_is_in_heap_region(p as *const std::ffi::c_void);
+        sqlite3_free(p);
+        (ours, sqlite3_memory_used())
+    };
+    assert!(ours, "SQLite's allocation is not mimalloc's");
+    // With statistics on, the connections' caches alone would count megabytes here.
+    assert_eq!(used, 0, "SQLite keeps memory statistics");
+}
