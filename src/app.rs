@@ -83,7 +83,10 @@ pub async fn prepare(config: &Config) -> anyhow::Result<(Services, bool)> {
             .with_context(|| format!("creating data folder {}", config.data_dir.display()))?;
     }
     let statements = Arc::new(AtomicU64::new(0));
-    let db = db::connect_counted(&url, config.db_max_connections, statements.clone())
+    let pool_size = config
+        .db_max_connections
+        .unwrap_or_else(|| db::default_pool_size(&url));
+    let db = db::connect_counted(&url, pool_size, statements.clone())
         .await
         .with_context(|| format!("connecting to {}", redact(&url)))?;
     db::migrate(&db).await.context("migrating the database")?;

@@ -74,14 +74,10 @@ pub struct Config {
     /// `cosell.db` in the data folder.
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
-    /// Maximum database connections in the pool.
-    #[arg(
-        long,
-        env = "COSELL_DB_MAX_CONNECTIONS",
-        default_value_t = 16,
-        global = true
-    )]
-    pub db_max_connections: u32,
+    /// Maximum database connections in the pool (the readers' on SQLite, whose one writer
+    /// has its own); default 16 on PostgreSQL, 8 on SQLite (see `db::default_pool_size`).
+    #[arg(long, env = "COSELL_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<u32>,
     /// HS256 secret for tokens; when neither this nor a public key is set, a secret is
     /// generated once and kept in the data folder.
     #[arg(long, env = "COSELL_JWT_SECRET", hide_env_values = true, global = true)]

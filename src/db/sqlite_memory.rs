@@ -7,7 +7,7 @@
 //! statistics behind `sqlite3_memory_used`, takes one process-wide mutex: at 1 client that
 //! was ~9% of the server's CPU samples in glibc's allocator and ~7% in
 //! `pthread_mutex_lock`/`unlock` for a SQLite page (bench/README.md, "Seventeenth
-//! session's step"). cosell never reads those statistics nor sets a soft heap limit, the
+//! session's steps"). cosell never reads those statistics nor sets a soft heap limit, the
 //! one SQLite feature that needs them.
 use std::ffi::{c_int, c_void};
 use std::sync::OnceLock;

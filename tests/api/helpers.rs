@@ -166,7 +166,7 @@ impl TestApp {
         config.jwt_audience = None;
         config.seed_demo = true;
         config.seed_customers = 40;
-        config.db_max_connections = 8;
+        config.db_max_connections = Some(8);
         // Tests run sweeps themselves (`expire_now`), at the times they choose.
         config.sweep_interval_secs = 0;
         config.mail_poll_ms = 50;

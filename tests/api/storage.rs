@@ -459,3 +459,19 @@ async fn sqlite_memory(app: TestApp) {
     // With statistics on, the connections' caches alone would count megabytes here.
     assert_eq!(used, 0, "SQLite keeps memory statistics");
 }
+
+/// Without a configured pool size, SQLite gets 8 reading connections and PostgreSQL 16
+/// (`db::default_pool_size`): each SQLite connection is a thread on the server's cores,
+/// and 16 of them made the page's latency tail longer (bench/README.md).
+#[test]
+fn sqlite_reads_on_8_connections_and_postgresql_on_16_unless_configured() {
+    use cosell::config::Config;
+    assert_eq!(Config::defaults().db_max_connections, None);
+    assert_eq!(
+        cosell::db::default_pool_size("sqlite://data/cosell.db?mode=rwc"),
+        8
+    );
+    assert_eq!(cosell::db::default_pool_size("sqlite::memory:"), 8);
+    assert_eq!(cosell::db::default_pool_size("postgres://u@h/db"), 16);
+    assert_eq!(cosell::db::default_pool_size("postgresql://u@h/db"), 16);
+}
