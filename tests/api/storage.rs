@@ -462,9 +462,10 @@ async fn sqlite_memory(app: TestApp) {
 
 /// Without a configured pool size, SQLite gets 8 reading connections and PostgreSQL 16
 /// (`db::default_pool_size`): each SQLite connection is a thread on the server's cores,
-/// and 16 of them made the page's latency tail longer (bench/README.md).
-#[test]
-fn sqlite_reads_on_8_connections_and_postgresql_on_16_unless_configured() {
+/// and 16 of them made the page's latency tail longer (bench/README.md). Checked on the
+/// pools of a server started with no size set; the SQLite writer stays one connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_reads_on_8_connections_and_postgresql_on_16_unless_configured() {
     use cosell::config::Config;
     assert_eq!(Config::defaults().db_max_connections, None);
     assert_eq!(
@@ -474,4 +475,18 @@ fn sqlite_reads_on_8_connections_and_postgresql_on_16_unless_configured() {
     assert_eq!(cosell::db::default_pool_size("sqlite::memory:"), 8);
     assert_eq!(cosell::db::default_pool_size("postgres://u@h/db"), 16);
     assert_eq!(cosell::db::default_pool_size("postgresql://u@h/db"), 16);
+    let unset = |c: &mut Config| c.db_max_connections = None;
+    crate::helpers::run_with(Backend::Sqlite, unset, |app: TestApp| async move {
+        let services = &app.server.services;
+        let readers = services.db.get_sqlite_connection_pool().options();
+        let writer = services.writer.get_sqlite_connection_pool().options();
+        assert_eq!(readers.get_max_connections(), 8);
+        assert_eq!(writer.get_max_connections(), 1);
+    })
+    .await;
+    crate::helpers::run_with(Backend::Postgres, unset, |app: TestApp| async move {
+        let pool = app.server.services.db.get_postgres_connection_pool();
+        assert_eq!(pool.options().get_max_connections(), 16);
+    })
+    .await;
 }
