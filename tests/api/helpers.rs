@@ -125,10 +125,17 @@ fn with_database(url: &str, db: &str) -> String {
 pub struct Cleanup {
     pg: Option<(String, String)>,
     dir: PathBuf,
+    /// The server's stop signal: every background task holds a receiver of it.
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl Cleanup {
     async fn run(self) {
+        // The server stops when its `TestApp` is dropped; its background tasks end after
+        // it. Until then they may write into the folder (the outbox's files, a new SQLite
+        // connection) and bring it back after it was removed, so wait for the last one.
+        let _ = self.stop.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.stop.closed()).await;
         if let Some((admin, name)) = self.pg
             && let Ok(conn) = Database::connect(admin.as_str()).await
         {
@@ -174,7 +181,11 @@ impl TestApp {
         config.mail_lease_secs = 60;
         // The rate limit has its own test; the others send as fast as they like.
         config.rate_limit_per_minute = 0;
-        let mut cleanup = Cleanup { pg: None, dir };
+        let mut cleanup = Cleanup {
+            pg: None,
+            dir,
+            stop: tokio::sync::watch::channel(false).0,
+        };
         config.database_url = Some(match backend {
             Backend::Sqlite => format!(
                 "sqlite://{}?mode=rwc",
@@ -195,6 +206,7 @@ impl TestApp {
         });
         tweak(&mut config);
         let server = cosell::run(config.clone()).await.expect("server starts");
+        cleanup.stop = server.services.stop.clone();
         let db = server.services.db.clone();
         Some(TestApp {
             base: format!("http://{}", server.addr),
