@@ -78,19 +78,19 @@ impl Services {
 /// data. Returns whether demo data was written.
 pub async fn prepare(config: &Config) -> anyhow::Result<(Services, bool)> {
     let url = config.database_url();
-    if url.starts_with("sqlite:") {
+    if db::is_sqlite(&url) {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data folder {}", config.data_dir.display()))?;
     }
     let statements = Arc::new(AtomicU64::new(0));
     let pool_size = config
         .db_max_connections
-        .unwrap_or_else(|| db::default_pool_size(&url));
+        .unwrap_or_else(db::default_pool_size);
     let db = db::connect_counted(&url, pool_size, statements.clone())
         .await
         .with_context(|| format!("connecting to {}", redact(&url)))?;
     db::migrate(&db).await.context("migrating the database")?;
-    let writer = if url.starts_with("sqlite:") {
+    let writer = if db::is_sqlite(&url) {
         db::connect_sqlite_writer(&url, statements.clone())
             .await
             .context("opening the SQLite writer")?
@@ -177,10 +177,7 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
         bus: services.bus.clone(),
         sign_ins: Default::default(),
     };
-    let pg_url = services
-        .database_url
-        .starts_with("postgres")
-        .then(|| services.database_url.clone());
+    let pg_url = db::is_postgres(&services.database_url).then(|| services.database_url.clone());
     let mut tasks = vec![services.bus.spawn(
         services.background_db.clone(),
         pg_url,

@@ -39,7 +39,7 @@ async fn dispatch(config: Config, command: Command) -> anyhow::Result<()> {
         Command::Serve => serve(config).await,
         Command::Migrate => {
             let url = config.database_url();
-            if url.starts_with("sqlite:") {
+            if db::is_sqlite(&url) {
                 std::fs::create_dir_all(&config.data_dir)?;
             }
             let conn = db::connect(&url, 2).await?;

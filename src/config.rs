@@ -75,7 +75,7 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// Maximum database connections in the pool (the readers' on SQLite, whose one writer
-    /// has its own); default 16 on PostgreSQL, 8 on SQLite (see `db::default_pool_size`).
+    /// has its own); default four per core, from 8 to 32 (see `db::default_pool_size`).
     #[arg(long, env = "COSELL_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
     /// HS256 secret for tokens; when neither this nor a public key is set, a secret is
