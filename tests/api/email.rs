@@ -119,7 +119,7 @@ async fn finish(app: TestApp) {
     if let Some(url) = config
         .database_url
         .as_deref()
-        .filter(|u| u.starts_with("postgres"))
+        .filter(|u| cosell::db::is_postgres(u))
     {
         let name = url::Url::parse(url)
             .expect("database URL")

@@ -181,16 +181,9 @@ impl TestApp {
         config.mail_lease_secs = 60;
         // The rate limit has its own test; the others send as fast as they like.
         config.rate_limit_per_minute = 0;
-        let mut cleanup = Cleanup {
-            pg: None,
-            dir,
-            stop: tokio::sync::watch::channel(false).0,
-        };
+        let mut pg = None;
         config.database_url = Some(match backend {
-            Backend::Sqlite => format!(
-                "sqlite://{}?mode=rwc",
-                cleanup.dir.join("test.db").display()
-            ),
+            Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
             Backend::Postgres => {
                 let admin = postgres_admin_url().await?;
                 let name = format!("cosell_test_{run_id}");
@@ -200,13 +193,17 @@ impl TestApp {
                     .expect("create test database");
                 let _ = conn.close().await;
                 let url = with_database(&admin, &name);
-                cleanup.pg = Some((admin, name));
+                pg = Some((admin, name));
                 url
             }
         });
         tweak(&mut config);
         let server = cosell::run(config.clone()).await.expect("server starts");
-        cleanup.stop = server.services.stop.clone();
+        let cleanup = Cleanup {
+            pg,
+            dir,
+            stop: server.services.stop.clone(),
+        };
         let db = server.services.db.clone();
         Some(TestApp {
             base: format!("http://{}", server.addr),
