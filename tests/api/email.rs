@@ -13,7 +13,7 @@ use cosell::config::Config;
 use cosell::email::worker::TlsMode;
 use entity::{email_outbox, users};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -109,35 +109,6 @@ async fn spawn(
         tweak(c);
     })
     .await
-}
-
-/// Stops the app and drops its database and folder (`helpers::run` does the same for
-/// `db_test!`, whose cleanup is private to the harness).
-async fn finish(app: TestApp) {
-    let config = app.config.clone();
-    let _ = tokio::time::timeout(Duration::from_secs(10), app.server.shutdown()).await;
-    if let Some(url) = config
-        .database_url
-        .as_deref()
-        .filter(|u| cosell::db::is_postgres(u))
-    {
-        let name = url::Url::parse(url)
-            .expect("database URL")
-            .path()
-            .trim_start_matches('/')
-            .to_owned();
-        let admin = std::env::var("TEST_DATABASE_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        if let Ok(conn) = Database::connect(admin.as_str()).await {
-            let _ = conn
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await;
-            let _ = conn.close().await;
-        }
-    }
-    let _ = std::fs::remove_dir_all(&config.data_dir);
 }
 
 /// Polls `probe` until it answers, for at most [`PATIENCE`].
@@ -799,7 +770,7 @@ async fn every_email_reaches_the_right_people_with_both_parts(backend: Backend) 
         .collect();
     let distinct: BTreeSet<&String> = all.iter().collect();
     assert_eq!(distinct.len(), all.len(), "Message-IDs are unique: {all:?}");
-    finish(app).await;
+    app.finish().await;
 }
 
 /// The sweeps queue their emails as facts (recipient, side, invitation; no text), and
@@ -950,7 +921,7 @@ async fn an_expiry_email_is_queued_as_facts_and_delivered_as_the_templates_say(b
         );
         assert_eq!(mail.message_id(), message_id(r), "{what}");
     }
-    finish(app).await;
+    app.finish().await;
 }
 
 /// The team lists a muted user's address in another case than the directory: still
@@ -1000,7 +971,7 @@ async fn a_muted_user_gets_nothing_whatever_case_the_team_lists_the_address_in(b
             .iter()
             .all(|m| !Mail::from_sink(m).mentions(tag(&name)))
     );
-    finish(app).await;
+    app.finish().await;
 }
 
 // ---------------------------------------------------------------------------------
@@ -1198,7 +1169,7 @@ async fn refused_emails_are_retried_with_backoff_then_failed_and_shown_to_admins
         )
         .await;
     assert_eq!(error_code(&v), "FORBIDDEN", "{v}");
-    finish(app).await;
+    app.finish().await;
 }
 
 // ---------------------------------------------------------------------------------
@@ -1331,7 +1302,7 @@ async fn a_crashed_worker_loses_no_email(backend: Backend) {
         assert_eq!(c.header("Subject"), copies[0].header("Subject"));
     }
     let _ = tokio::time::timeout(Duration::from_secs(10), live.shutdown()).await;
-    finish(app).await;
+    app.finish().await;
 }
 
 // ---------------------------------------------------------------------------------
@@ -1407,5 +1378,5 @@ async fn without_smtp_emails_are_written_as_eml_files(backend: Backend) {
             .unwrap_or_else(|| panic!("no file for {kind} to {to}"));
         check_mail(r, file, to, &name, other, opportunity);
     }
-    finish(app).await;
+    app.finish().await;
 }

@@ -215,6 +215,20 @@ impl TestApp {
         })
     }
 
+    /// Stops the server (waiting up to 10 s for it), then drops its database and
+    /// folder: for a test that spawned its app itself instead of through [`run`].
+    pub async fn finish(self) {
+        let TestApp {
+            server,
+            cleanup,
+            db,
+            ..
+        } = self;
+        let _ = tokio::time::timeout(Duration::from_secs(10), server.shutdown()).await;
+        let _ = db.close().await;
+        cleanup.run().await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
