@@ -199,6 +199,19 @@ pub struct FailedEmail {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// A person recently on one of the organization's teams, ready to be put on another.
+#[derive(async_graphql::SimpleObject)]
+pub struct RecentTeamMember {
+    pub name: String,
+    /// Phone in international form.
+    pub phone: String,
+    pub email: String,
+    /// Whether the member wanted email notifications the last time.
+    pub notify: bool,
+    /// When the person was last put on a team.
+    pub last_added_at: chrono::DateTime<chrono::Utc>,
+}
+
 #[Object]
 impl DealQuery {
     /// Emails to the viewer's organization that failed for good (a permanent refusal,
@@ -222,6 +235,31 @@ impl DealQuery {
                 attempts: r.attempts,
                 last_error: r.last_error,
                 created_at: r.created_at,
+            })
+            .collect())
+    }
+
+    /// People recently put on the teams of the viewer's organization's opportunities (a
+    /// referral user: of its own deals), one per email with its latest name, phone and
+    /// notification choice, newest first: offered for quick re-use on a new team.
+    async fn recent_team_members(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(validator(minimum = 1, maximum = 50))] first: Option<i32>,
+    ) -> async_graphql::Result<Vec<RecentTeamMember>> {
+        let v = viewer(ctx).await?;
+        let rows =
+            crate::store::deals::recent_team_members(&app(ctx)?.db, v, first.unwrap_or(10) as u64)
+                .await
+                .gql()?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RecentTeamMember {
+                name: r.name,
+                phone: r.phone,
+                email: r.email,
+                notify: r.notify,
+                last_added_at: r.created_at,
             })
             .collect())
     }

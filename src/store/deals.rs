@@ -365,3 +365,47 @@ pub async fn favorites_of<C: ConnectionTrait>(
         .all(db)
         .await
 }
+
+/// A person recently put on a team of the organization: the latest entry of each email.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct RecentTeamMember {
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    pub notify: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The people most recently put on the teams of the viewer's organization's
+/// opportunities (for a referral user, of the opportunities whose team lists it), one
+/// entry per email (its latest name, phone and notification choice), newest first.
+pub async fn recent_team_members<C: ConnectionTrait>(
+    db: &C,
+    viewer: &crate::domain::Viewer,
+    limit: u64,
+) -> Result<Vec<RecentTeamMember>, DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push(
+        "SELECT name, phone, email, notify, created_at FROM (\
+         SELECT t.name, t.phone, t.email, t.notify, t.created_at, t.id, \
+         ROW_NUMBER() OVER (PARTITION BY t.email_norm ORDER BY t.created_at DESC, t.id DESC) AS n \
+         FROM opportunities o JOIN team_members t ON t.opportunity_id = o.id \
+         WHERE o.organization_id = ",
+    )
+    .bind(viewer.organization_id);
+    if !viewer.sees_whole_organization() {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM team_members m WHERE m.opportunity_id = o.id \
+             AND m.email_norm = ",
+        )
+        .bind(viewer.email.clone())
+        .push(")");
+    }
+    sql.push(&format!(
+        ") latest WHERE n = 1 ORDER BY created_at DESC, id DESC LIMIT {limit}"
+    ));
+    let rows = db.query_all_raw(sql.build()).await?;
+    rows.iter()
+        .map(|r| <RecentTeamMember as sea_orm::FromQueryResult>::from_query_result(r, ""))
+        .collect()
+}
