@@ -634,6 +634,116 @@ db_test!(at_least_one_team_member, |app| async move {
     assert_eq!(still["team"].as_array().expect("team").len(), 1);
 });
 
+db_test!(
+    recent_team_members_are_offered_for_reuse,
+    |app| async move {
+        let fx = fixtures(&app).await;
+        let recent = async |email: &str, first: i64| -> Vec<Value> {
+            let v = app
+            .gql_as(
+                email,
+                "query($first: Int) { recentTeamMembers(first: $first) { name phone email notify lastAddedAt } }",
+                json!({ "first": first }),
+            )
+            .await;
+            v["recentTeamMembers"].as_array().expect("list").clone()
+        };
+        let emails = |list: &[Value]| -> Vec<String> {
+            list.iter()
+                .map(|m| m["email"].as_str().expect("email").to_lowercase())
+                .collect()
+        };
+
+        // Rita is put on two of Contoso's teams; the second time with another phone, her
+        // email in capitals and notifications on.
+        let mut a = deal(&fx, &unique("Reuse one"));
+        let mut rita = member("Rita Reuse", "rita.reuse@contoso.example");
+        rita["phone"] = json!("+49 30 5550111");
+        rita["notify"] = json!(false);
+        a["team"] = json!([member("Anna Admin", ANNA), rita]);
+        create(&app, ANNA, a).await;
+        let mut b = deal(&fx, &unique("Reuse two"));
+        let mut rita = member("Rita R. Reuse", "RITA.REUSE@contoso.example");
+        rita["phone"] = json!("+49 30 5550222");
+        b["team"] = json!([member("Anna Admin", ANNA), rita]);
+        create(&app, ANNA, b).await;
+
+        // The newest first, one entry per person, with the latest name, phone and choice.
+        let list = recent(ANNA, 2).await;
+        let mut first_two = emails(&list);
+        first_two.sort();
+        assert_eq!(
+            first_two,
+            vec![ANNA.to_owned(), "rita.reuse@contoso.example".to_owned()]
+        );
+        let all = recent(ANNA, 50).await;
+        let ritas: Vec<&Value> = all
+            .iter()
+            .filter(|m| {
+                m["email"]
+                    .as_str()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("rita.reuse@contoso.example"))
+            })
+            .collect();
+        assert_eq!(ritas.len(), 1, "{all:?}");
+        assert_eq!(ritas[0]["name"], "Rita R. Reuse");
+        assert_eq!(ritas[0]["phone"], "+49305550222");
+        assert_eq!(ritas[0]["email"], "RITA.REUSE@contoso.example");
+        assert_eq!(ritas[0]["notify"], true);
+        let listed = emails(&all);
+        let mut unique_emails = listed.clone();
+        unique_emails.sort();
+        unique_emails.dedup();
+        assert_eq!(
+            unique_emails.len(),
+            listed.len(),
+            "one entry per email: {listed:?}"
+        );
+
+        // A referral user is offered the people of its own deals only; another organization
+        // none of Contoso's.
+        let mut c = deal(&fx, &unique("Reuse three"));
+        c["team"] = json!([
+            member("Uwe User", UWE),
+            member("Paul Private", "paul.private@contoso.example")
+        ]);
+        create(&app, ANNA, c).await;
+        let uwe = emails(&recent(UWE, 50).await);
+        assert!(
+            uwe.contains(&"paul.private@contoso.example".to_owned()),
+            "{uwe:?}"
+        );
+        assert!(
+            !uwe.contains(&"rita.reuse@contoso.example".to_owned()),
+            "{uwe:?}"
+        );
+        let anna = emails(&recent(ANNA, 50).await);
+        assert!(
+            anna.contains(&"paul.private@contoso.example".to_owned()),
+            "{anna:?}"
+        );
+        let frank = emails(&recent(FRANK, 50).await);
+        assert!(
+            !frank.iter().any(|e| e.ends_with("@contoso.example")),
+            "{frank:?}"
+        );
+
+        // The count is bounded.
+        let token = app.token(ANNA).await;
+        for first in [0, 51] {
+            let v = app
+                .gql(
+                    Some(&token),
+                    "query($first: Int) { recentTeamMembers(first: $first) { email } }",
+                    json!({ "first": first }),
+                )
+                .await;
+            assert!(v["data"].is_null(), "{v}");
+            assert!(!v["errors"].as_array().expect("errors").is_empty(), "{v}");
+        }
+    }
+);
+
 db_test!(at_least_one_solution, |app| async move {
     let fx = fixtures(&app).await;
     let mut input = deal(&fx, &unique("No solution"));
@@ -1221,13 +1331,30 @@ db_test!(contact_locked_once_microsoft_is_invited, |app| async move {
     let name = unique("Contact lock");
     let mine = create(&app, ANNA, deal(&fx, &name)).await;
     assert_eq!(mine["contactLocked"], false);
-    let mut changed = contact(true);
-    changed["name"] = json!("Carl Changed");
+    let with_name = |n: &str| {
+        let mut c = contact(true);
+        c["name"] = json!(n);
+        c
+    };
+    let update_refused = async |email: &str, opp: &Value, name: &str, code: &str| {
+        refused(
+            &app,
+            email,
+            "updateOpportunity",
+            json!({ "opportunityId": opp["id"], "contact": with_name(name) }),
+            code,
+        )
+        .await;
+        assert_eq!(
+            opportunity(&app, ANNA, &mine["id"]).await["contact"]["name"],
+            "Carl Changed"
+        );
+    };
     let updated = ok(
         &app,
         ANNA,
         "updateOpportunity",
-        json!({ "opportunityId": mine["id"], "contact": changed }),
+        json!({ "opportunityId": mine["id"], "contact": with_name("Carl Changed") }),
     )
     .await;
     assert_eq!(updated["contact"]["name"], "Carl Changed");
@@ -1237,36 +1364,158 @@ db_test!(contact_locked_once_microsoft_is_invited, |app| async move {
         opportunity(&app, ANNA, &mine["id"]).await["contactLocked"],
         false
     );
+    // The invited partner, once it accepted, may not rewrite the shared contact: only the
+    // originator changes it.
+    let franks = received(&app, FRANK, &name).await;
+    let franks = accept(&app, FRANK, &franks).await;
+    update_refused(FRANK, &franks, "Frank's Friend", "FORBIDDEN").await;
 
     invite(&app, ANNA, &mine, &fx.microsoft, ms_terms()).await;
     let now = opportunity(&app, ANNA, &mine["id"]).await;
     assert_eq!(now["contactLocked"], true);
-    let mut again = contact(true);
-    again["name"] = json!("Too Late");
-    refused(
-        &app,
-        ANNA,
-        "updateOpportunity",
-        json!({ "opportunityId": mine["id"], "contact": again.clone() }),
-        "BAD_USER_INPUT",
-    )
-    .await;
+    update_refused(ANNA, &mine, "Too Late", "BAD_USER_INPUT").await;
     // Still locked after Microsoft declined.
     let maria = received(&app, MARIA, &name).await;
     decline(&app, MARIA, &maria).await;
-    refused(
-        &app,
-        ANNA,
-        "updateOpportunity",
-        json!({ "opportunityId": mine["id"], "contact": again }),
-        "BAD_USER_INPUT",
-    )
-    .await;
-    assert_eq!(
-        opportunity(&app, ANNA, &mine["id"]).await["contact"]["name"],
-        "Carl Changed"
-    );
+    update_refused(ANNA, &mine, "Too Late", "BAD_USER_INPUT").await;
 });
+
+db_test!(
+    an_invitation_is_seen_in_full_by_its_two_sides_only,
+    |app| async move {
+        let fx = fixtures(&app).await;
+        let name = unique("Three sides");
+        let (mine, franks) = accepted_p2p(&app, &fx, &name).await;
+        invite(
+            &app,
+            ANNA,
+            &mine,
+            &fx.northwind,
+            json!({ "value": "777.00", "currency": "EUR", "notes": "Only for Northwind" }),
+        )
+        .await;
+        const SEEN: &str = "id value currency notes inviteeOrganization { id }";
+        let invitations = async |email: &str, opp: &Value| -> Vec<Value> {
+            let v = app
+                .gql_as(
+                    email,
+                    &format!(
+                        "query($id: ID!) {{ opportunity(id: $id) {{ invitations {{ {SEEN} }} }} }}"
+                    ),
+                    json!({ "id": opp["id"] }),
+                )
+                .await;
+            v["opportunity"]["invitations"]
+                .as_array()
+                .expect("invitations")
+                .clone()
+        };
+        let to_northwind: Vec<Value> = invitations(ANNA, &mine)
+            .await
+            .into_iter()
+            .filter(|i| i["inviteeOrganization"]["id"] == json!(fx.northwind))
+            .collect();
+        assert_eq!(to_northwind.len(), 1, "{to_northwind:?}");
+        let inv = to_northwind[0].clone();
+        assert_eq!(inv["value"], "777.00");
+        assert_eq!(inv["notes"], "Only for Northwind");
+
+        // The invitee sees it in full.
+        let nadias = received(&app, NADIA, &name).await;
+        let seen = invitations(NADIA, &nadias).await;
+        assert!(
+            seen.iter().any(|i| i["id"] == inv["id"]
+                && i["value"] == "777.00"
+                && i["notes"] == "Only for Northwind"),
+            "{seen:?}"
+        );
+
+        // A third participant sees only its own invitation, and the other one by id is null.
+        let franks_view = invitations(FRANK, &franks).await;
+        assert!(!franks_view.is_empty());
+        assert!(
+            franks_view
+                .iter()
+                .all(|i| i["inviteeOrganization"]["id"] == json!(fx.fabrikam)),
+            "{franks_view:?}"
+        );
+        let by_id = app
+            .gql_as(
+                FRANK,
+                &format!(
+                    "query($id: ID!) {{ invitation(id: $id) {{ {SEEN} }} node(id: $id) {{ id }} }}"
+                ),
+                json!({ "id": inv["id"] }),
+            )
+            .await;
+        assert!(by_id["invitation"].is_null(), "{by_id}");
+        assert!(by_id["node"].is_null(), "{by_id}");
+    }
+);
+
+db_test!(
+    a_deal_takes_an_existing_customer_or_a_new_one,
+    |app| async move {
+        let fx = fixtures(&app).await;
+        let fresh = |name: &str| {
+            json!({
+                "name": name,
+                "addressLine1": "Hauptstrasse 1",
+                "city": "Berlin",
+                "country": "DE"
+            })
+        };
+        let customer_name = unique("Fresh Customer GmbH");
+        let picker = async || {
+            app.gql_as(
+                ANNA,
+                "query($s: String) { customers(search: $s) { nodes { id } } }",
+                json!({ "s": tag(&customer_name) }),
+            )
+            .await
+        };
+
+        // Both, or neither: refused, nothing written.
+        let mut both = deal(&fx, &unique("Both customers"));
+        both["newCustomer"] = fresh(&customer_name);
+        refused(&app, ANNA, "createDeal", both, "BAD_USER_INPUT").await;
+        let mut neither = deal(&fx, &unique("No customer"));
+        neither.as_object_mut().expect("input").remove("customerId");
+        refused(&app, ANNA, "createDeal", neither, "BAD_USER_INPUT").await;
+
+        // A new customer with a deal that fails a later check is not kept either.
+        let mut bad = deal(&fx, &unique("New customer, bad solution"));
+        bad.as_object_mut().expect("input").remove("customerId");
+        bad["newCustomer"] = fresh(&customer_name);
+        bad["solutionIds"] = json!([fx.legacy]);
+        refused(&app, ANNA, "createDeal", bad, "BAD_USER_INPUT").await;
+        let found = picker().await;
+        assert_eq!(found["customers"]["nodes"], json!([]), "{found}");
+
+        // A new customer: created with the deal, and the picker finds it afterwards.
+        let mut good = deal(&fx, &unique("New customer"));
+        good.as_object_mut().expect("input").remove("customerId");
+        good["newCustomer"] = fresh(&customer_name);
+        let opp = create(&app, ANNA, good).await;
+        let v = app
+            .gql_as(
+                ANNA,
+                "query($id: ID!) { opportunity(id: $id) { customer { id name city country } } }",
+                json!({ "id": opp["id"] }),
+            )
+            .await;
+        let customer = &v["opportunity"]["customer"];
+        assert_eq!(customer["name"], json!(customer_name));
+        assert_eq!(customer["city"], "Berlin");
+        assert_eq!(customer["country"], "DE");
+        let found = picker().await;
+        assert_eq!(
+            found["customers"]["nodes"],
+            json!([{ "id": customer["id"] }]),
+            "{found}"
+        );
+    }
+);
 
 db_test!(customer_is_fixed, |app| async move {
     let fields = app
