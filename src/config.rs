@@ -291,6 +291,10 @@ pub struct Config {
         global = true
     )]
     pub max_root_fields: usize,
+    /// Most operations one batched request (a JSON array) may hold; 0 turns batches off.
+    /// Each operation is checked and rate-limited as a request of its own.
+    #[arg(long, env = "COSELL_MAX_BATCH", default_value_t = 0, global = true)]
+    pub max_batch: usize,
     /// Production mode: introspection and field suggestions off.
     #[arg(long, env = "COSELL_PRODUCTION", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub production: bool,
