@@ -208,6 +208,17 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
             production: config.production,
         },
     );
+    if config.max_batch > 0
+        && config.rate_limit_per_minute > 0
+        && config.max_batch > config.rate_limit_burst as usize
+    {
+        // A batch takes one request per operation from its token's bucket, at once.
+        tracing::warn!(
+            max_batch = config.max_batch,
+            rate_limit_burst = config.rate_limit_burst,
+            "batches larger than the rate limit's burst are always refused"
+        );
+    }
     let state = HttpState {
         schema,
         ctx: std::sync::Arc::new(ctx),
@@ -219,6 +230,7 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
         stop: services.stop.subscribe(),
         limiter: http::RateLimiter::new(config.rate_limit_per_minute, config.rate_limit_burst),
         admission: http::admission(config.max_concurrent_requests),
+        max_batch: config.max_batch,
     };
     let router = http::router(state, config.max_body_bytes, &config.cors_origins);
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -78,14 +78,20 @@ pub struct Config {
     /// has its own); default four per core, from 8 to 32 (see `db::default_pool_size`).
     #[arg(long, env = "COSELL_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
-    /// HS256 secret for tokens; when neither this nor a public key is set, a secret is
-    /// generated once and kept in the data folder.
+    /// HS256 secret for tokens; when neither this nor a public key (or JWKS) file is set,
+    /// a secret is generated once and kept in the data folder.
     #[arg(long, env = "COSELL_JWT_SECRET", hide_env_values = true, global = true)]
     pub jwt_secret: Option<String>,
     /// PEM file with an RS256 public key of an external identity provider; tokens are then
     /// verified with it and `cosell token` cannot mint any.
     #[arg(long, env = "COSELL_JWT_PUBLIC_KEY_FILE", global = true)]
     pub jwt_public_key_file: Option<PathBuf>,
+    /// JSON Web Key Set file (`{"keys": [...]}`) with the RS256 public keys of an external
+    /// identity provider; a token is verified with the key its `kid` names (a set of one
+    /// key also takes tokens without `kid`). Not together with a public key file; `cosell
+    /// token` cannot mint.
+    #[arg(long, env = "COSELL_JWT_JWKS_FILE", global = true)]
+    pub jwt_jwks_file: Option<PathBuf>,
     /// Expected `iss` claim, checked when set.
     #[arg(long, env = "COSELL_JWT_ISSUER", global = true)]
     pub jwt_issuer: Option<String>,
@@ -285,6 +291,10 @@ pub struct Config {
         global = true
     )]
     pub max_root_fields: usize,
+    /// Most operations one batched request (a JSON array) may hold; 0 turns batches off.
+    /// Each operation is checked and rate-limited as a request of its own.
+    #[arg(long, env = "COSELL_MAX_BATCH", default_value_t = 0, global = true)]
+    pub max_batch: usize,
     /// Production mode: introspection and field suggestions off.
     #[arg(long, env = "COSELL_PRODUCTION", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub production: bool,

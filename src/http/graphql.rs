@@ -1,8 +1,9 @@
-//! `/graphql` over HTTP: `POST` with a JSON body answers everything; `GET` with a `query`
-//! parameter runs queries (never mutations: `405`); `GET` from a browser with no query
-//! serves GraphiQL.
+//! `/graphql` over HTTP: `POST` with a JSON body answers everything (a JSON array of
+//! operations too, when batches are on); `GET` with a `query` parameter runs queries
+//! (never mutations: `405`); `GET` from a browser with no query serves GraphiQL.
+use async_graphql::BatchRequest;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql_axum::GraphQLRequest;
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLRequest};
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -33,30 +34,41 @@ fn accepts(headers: &HeaderMap, mime: &str) -> bool {
         .any(|v| v.split(',').any(|part| part.trim().starts_with(mime)))
 }
 
-async fn execute(state: &HttpState, headers: &HeaderMap, req: async_graphql::Request) -> Response {
-    let token = bearer(headers);
-    if let Some(t) = &token
-        && !state.limiter.allow(t)
-    {
-        let body = serde_json::json!({ "errors": [{
-            "message": "too many requests for this token; slow down",
-            "extensions": { "code": ErrorCode::RateLimited.as_str() }
-        }]});
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, "1")],
-            axum::Json(body),
-        )
-            .into_response();
+/// The answer to a request refused before any of it ran: `status` and one coded error.
+fn refusal(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    let body = serde_json::json!({ "errors": [{
+        "message": message,
+        "extensions": { "code": code.as_str() }
+    }]});
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return (status, [(header::RETRY_AFTER, "1")], axum::Json(body)).into_response();
     }
+    (status, axum::Json(body)).into_response()
+}
+
+fn rate_limited() -> Response {
+    refusal(
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::RateLimited,
+        "too many requests for this token; slow down",
+    )
+}
+
+/// Runs one operation with the request's session and loaders, in its turn (the
+/// admission semaphore). `true` with it when it never reached execution: it did not
+/// parse or validate, or a limit refused it.
+async fn run(
+    state: &HttpState,
+    token: Option<String>,
+    req: async_graphql::Request,
+) -> (async_graphql::Response, bool) {
     let req = prepare_request(req, &state.ctx, token);
     // The semaphore is never closed; were it, the request would run unqueued.
     let permit = state.admission.acquire().await.ok();
     let resp = state.schema.execute(req).await;
     drop(permit);
-    // A request that never reached execution (it did not parse or validate) has no
-    // `data` entry at all (GraphQL spec §7.1.1), and under the GraphQL-over-HTTP media
-    // type it is a client error.
+    // A request that never reached execution has no `data` entry at all (GraphQL spec
+    // §7.1.1), and under the GraphQL-over-HTTP media type it is a client error.
     let rejected = resp.data == async_graphql::Value::Null
         && resp.errors.iter().any(|e| {
             e.extensions
@@ -73,18 +85,31 @@ async fn execute(state: &HttpState, headers: &HeaderMap, req: async_graphql::Req
                     .any(|k| c.contains(k.as_str()))
                 })
         });
-    // Serialized straight to text, with no tree of values in between.
+    (resp, rejected)
+}
+
+/// One response as JSON text, serialized straight from the response (no tree of values
+/// in between); a rejected one without its `data` entry.
+fn render(resp: &async_graphql::Response, rejected: bool) -> Option<String> {
     let body = if rejected {
         serde_json::to_string(&serde_json::json!({ "errors": resp.errors }))
     } else {
-        serde_json::to_string(&resp)
+        serde_json::to_string(resp)
     };
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::error!(error = %e, "serializing a response");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
+    body.map_err(|e| tracing::error!(error = %e, "serializing a response"))
+        .ok()
+}
+
+async fn execute(state: &HttpState, headers: &HeaderMap, req: async_graphql::Request) -> Response {
+    let token = bearer(headers);
+    if let Some(t) = &token
+        && !state.limiter.allow(t)
+    {
+        return rate_limited();
+    }
+    let (resp, rejected) = run(state, token, req).await;
+    let Some(body) = render(&resp, rejected) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let (mime, status) = if accepts(headers, GRAPHQL_RESPONSE) {
         let status = if rejected {
@@ -98,6 +123,75 @@ async fn execute(state: &HttpState, headers: &HeaderMap, req: async_graphql::Req
     };
     (
         status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(mime))],
+        body,
+    )
+        .into_response()
+}
+
+/// A batch (a JSON array of operations): refused with `400` while batches are off
+/// (`max_batch == 0`) or when it holds more operations than `max_batch`, before any of
+/// it runs. Otherwise its operations run one after another, in order, each exactly as a
+/// request of its own (rate limit, sign-in, screen, limits, loaders, its own mutation
+/// rule), and the answer is the array of their responses in the same order, `200` as a
+/// whole: an operation a limit refuses carries its own coded errors.
+async fn execute_batch(
+    state: &HttpState,
+    headers: &HeaderMap,
+    reqs: Vec<async_graphql::Request>,
+) -> Response {
+    if state.max_batch == 0 {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::GraphqlParseFailed,
+            "batched requests (a JSON array of operations) are off on this server; \
+             send one operation per request",
+        );
+    }
+    if reqs.is_empty() {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::GraphqlParseFailed,
+            "the batch holds no operation",
+        );
+    }
+    if reqs.len() > state.max_batch {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::QueryTooComplex,
+            &format!(
+                "the batch holds {} operations; at most {} are allowed, and none of them ran",
+                reqs.len(),
+                state.max_batch
+            ),
+        );
+    }
+    let token = bearer(headers);
+    // Every operation counts, taken at once: a batch the bucket cannot pay for runs none.
+    if let Some(t) = &token
+        && !state.limiter.allow_n(t, reqs.len())
+    {
+        return rate_limited();
+    }
+    let mut body = String::from("[");
+    for (i, req) in reqs.into_iter().enumerate() {
+        let (resp, rejected) = run(state, token.clone(), req).await;
+        let Some(part) = render(&resp, rejected) else {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&part);
+    }
+    body.push(']');
+    let mime = if accepts(headers, GRAPHQL_RESPONSE) {
+        GRAPHQL_RESPONSE
+    } else {
+        "application/json"
+    };
+    (
+        StatusCode::OK,
         [(header::CONTENT_TYPE, HeaderValue::from_static(mime))],
         body,
     )
@@ -127,12 +221,15 @@ pub async fn post_graphql(State(state): State<HttpState>, req: Request) -> Respo
         )
             .into_response();
     }
-    match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(
+    match GraphQLBatchRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(
         req, &state,
     )
     .await
     {
-        Ok(r) => execute(&state, &headers, r.into_inner()).await,
+        Ok(r) => match r.into_inner() {
+            BatchRequest::Single(r) => execute(&state, &headers, r).await,
+            BatchRequest::Batch(reqs) => execute_batch(&state, &headers, reqs).await,
+        },
         Err(rejection) => rejection.into_response(),
     }
 }

@@ -36,6 +36,8 @@ pub struct HttpState {
     pub limiter: RateLimiter,
     /// Admission to execution (see [`admission`]).
     pub admission: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Most operations one batched `POST` may hold (0: batches are refused).
+    pub max_batch: usize,
 }
 
 /// The semaphore that lets `limit` GraphQL executions run at once (0: no limit, the

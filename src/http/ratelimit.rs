@@ -1,6 +1,7 @@
 //! A per-token rate limit (token bucket): each bearer token may send `per_minute`
 //! requests a minute on average, in bursts of up to `burst`. Over the limit the request
-//! is answered `429` with a `RATE_LIMITED` error before any work.
+//! is answered `429` with a `RATE_LIMITED` error before any work. A batch counts one
+//! request per operation.
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
@@ -28,6 +29,12 @@ impl RateLimiter {
 
     /// Takes one request from `token`'s bucket; `false` when it is empty.
     pub fn allow(&self, token: &str) -> bool {
+        self.allow_n(token, 1)
+    }
+
+    /// Takes `n` requests (a batch's operations) from `token`'s bucket at once, or none:
+    /// `false` when it holds fewer, so a batch larger than the burst never passes.
+    pub fn allow_n(&self, token: &str, n: usize) -> bool {
         if self.per_second <= 0.0 {
             return true;
         }
@@ -47,8 +54,10 @@ impl RateLimiter {
         *tokens =
             (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(self.burst);
         *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
+        // Exact for any batch size (far below 2^52).
+        let n = n as f64;
+        if *tokens >= n {
+            *tokens -= n;
             true
         } else {
             false
@@ -67,5 +76,18 @@ mod tests {
         assert!(!l.allow("a"));
         assert!(l.allow("b"), "another token has its own bucket");
         assert!(RateLimiter::new(0, 1).allow("x"), "0 turns the limit off");
+    }
+
+    #[test]
+    fn a_batch_takes_one_request_per_operation_or_none() {
+        let l = RateLimiter::new(60, 5);
+        assert!(l.allow_n("a", 3));
+        assert!(!l.allow_n("a", 3), "two are left: the batch takes none");
+        assert!(l.allow_n("a", 2));
+        assert!(!l.allow("a"));
+        assert!(
+            !RateLimiter::new(60, 5).allow_n("b", 6),
+            "over the burst never passes"
+        );
     }
 }

@@ -62,6 +62,32 @@ macro_rules! db_test {
     };
 }
 
+/// As `db_test!`, on a server whose configuration `$tweak` (a `fn(&mut Config)` or a
+/// closure) adjusts first: `configured_test!(name, tweak, |app| async move { ... })`.
+#[macro_export]
+macro_rules! configured_test {
+    ($name:ident, $tweak:expr, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($app: $crate::helpers::TestApp) {
+                $body.await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::helpers::run_with($crate::helpers::Backend::Sqlite, $tweak, body).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::helpers::run_with($crate::helpers::Backend::Postgres, $tweak, body).await;
+            }
+        }
+    };
+}
+
 /// Starts an app on `backend`, runs `body`, then stops it and drops its database.
 pub async fn run<F, Fut>(body: F, backend: Backend)
 where
@@ -169,6 +195,7 @@ impl TestApp {
         config.data_dir = dir.clone();
         config.jwt_secret = Some(TEST_SECRET.into());
         config.jwt_public_key_file = None;
+        config.jwt_jwks_file = None;
         config.jwt_issuer = None;
         config.jwt_audience = None;
         config.seed_demo = true;

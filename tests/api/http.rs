@@ -2,8 +2,8 @@
 //! error codes for what fails before any resolver runs.
 use serde_json::{Value, json};
 
-use crate::db_test;
-use crate::helpers::error_code;
+use crate::helpers::{TestApp, error_code};
+use crate::{configured_test, db_test};
 
 db_test!(graphiql_is_served_with_no_external_url, |app| async move {
     let resp = app
@@ -292,8 +292,161 @@ db_test!(batched_requests_are_refused, |app| async move {
         .await
         .expect("post");
     assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(error_code(&v), "GRAPHQL_PARSE_FAILED", "{v}");
     assert_eq!(app.count("customers").await, before);
 });
+
+/// A mutation that creates one customer named `name`.
+fn create_customer(name: &str) -> Value {
+    json!({ "query": format!("mutation {{ createCustomer(input: {{name: \"{name}\", addressLine1: \"1 St\", city: \"Berlin\", country: \"DE\"}}) {{ customer {{ name }} userErrors {{ code }} }} }}") })
+}
+
+/// POSTs `batch` with `token`; the status and the JSON answer.
+async fn post_batch(app: &TestApp, token: Option<&str>, batch: &Value) -> (u16, Value) {
+    let mut req = app.http.post(app.url("/graphql")).json(batch);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.expect("post");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("json"))
+}
+
+fn batches_of_three(c: &mut cosell::config::Config) {
+    c.max_batch = 3;
+}
+
+configured_test!(
+    a_batch_answers_each_operation_in_order,
+    batches_of_three,
+    |app| async move {
+        let token = app.token("anna@contoso.example").await;
+        let before = app.count("customers").await;
+        let count = json!({ "query": "{ customers { totalCount } }" });
+        let batch = json!([count.clone(), create_customer("Batch Customer GmbH"), count,]);
+        let (status, v) = post_batch(&app, Some(&token), &batch).await;
+        assert_eq!(status, 200, "{v}");
+        let answers = v.as_array().expect("an array of responses");
+        assert_eq!(answers.len(), 3, "{v}");
+        assert!(answers.iter().all(|a| a.get("errors").is_none()), "{v}");
+        // In order: the second query sees the customer the mutation before it created.
+        assert_eq!(answers[0]["data"]["customers"]["totalCount"], before);
+        assert_eq!(
+            answers[1]["data"]["createCustomer"]["customer"]["name"],
+            "Batch Customer GmbH"
+        );
+        assert_eq!(answers[2]["data"]["customers"]["totalCount"], before + 1);
+        assert_eq!(app.count("customers").await, before + 1);
+    }
+);
+
+configured_test!(
+    a_batch_over_the_bound_is_refused_and_nothing_runs,
+    batches_of_three,
+    |app| async move {
+        let token = app.token("anna@contoso.example").await;
+        let before = app.snapshot().await;
+        let batch: Vec<Value> = (0..4)
+            .map(|i| create_customer(&format!("Too Many {i}")))
+            .collect();
+        let (status, v) = post_batch(&app, Some(&token), &json!(batch)).await;
+        assert_eq!(status, 400, "{v}");
+        assert_eq!(error_code(&v), "QUERY_TOO_COMPLEX", "{v}");
+        assert!(v["data"].is_null(), "{v}");
+        // An empty array is read as one request with an empty document.
+        let (_, v) = post_batch(&app, Some(&token), &json!([])).await;
+        assert_eq!(error_code(&v), "GRAPHQL_PARSE_FAILED", "{v}");
+        assert_eq!(app.snapshot().await, before);
+    }
+);
+
+configured_test!(
+    each_operation_of_a_batch_meets_the_limits_on_its_own,
+    batches_of_three,
+    |app| async move {
+        let token = app.token("anna@contoso.example").await;
+        let flood: String = (0..31).map(|i| format!("a{i}: __typename ")).collect();
+        let batch = json!([
+            { "query": "{ viewer { user { email } } }" },
+            { "query": format!("{{ {flood} }}") },
+            { "query": "{ viewer { user { email } }" },
+        ]);
+        let (status, v) = post_batch(&app, Some(&token), &batch).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(
+            v[0]["data"]["viewer"]["user"]["email"],
+            "anna@contoso.example"
+        );
+        assert_eq!(error_code(&v[1]), "QUERY_TOO_COMPLEX", "{v}");
+        assert!(v[1].get("data").is_none(), "refused before it ran: {v}");
+        assert_eq!(error_code(&v[2]), "GRAPHQL_PARSE_FAILED", "{v}");
+        // Depth and complexity too, operation by operation.
+        let nested = "organization { tenants { ".repeat(12) + "id" + &" } }".repeat(12);
+        let batch = json!([
+            { "query": format!("{{ viewer {{ user {{ {nested} }} }} }}") },
+            { "query": "{ __typename }" },
+        ]);
+        let (_, v) = post_batch(&app, Some(&token), &batch).await;
+        assert_eq!(error_code(&v[0]), "QUERY_TOO_COMPLEX", "{v}");
+        assert_eq!(v[1]["data"]["__typename"], "Query", "{v}");
+    }
+);
+
+configured_test!(
+    each_operation_of_a_batch_signs_in_on_its_own,
+    batches_of_three,
+    |app| async move {
+        let before = app.snapshot().await;
+        let batch = json!([
+            { "query": "{ __typename }" },
+            { "query": "{ customers { totalCount } }" },
+            create_customer("Anonymous Ltd"),
+        ]);
+        let (status, v) = post_batch(&app, None, &batch).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v[0]["data"]["__typename"], "Query", "{v}");
+        assert_eq!(error_code(&v[1]), "UNAUTHENTICATED", "{v}");
+        assert_eq!(error_code(&v[2]), "UNAUTHENTICATED", "{v}");
+        let forged = format!("{}x", app.token("anna@contoso.example").await);
+        let (_, v) = post_batch(&app, Some(&forged), &batch).await;
+        assert_eq!(error_code(&v[1]), "UNAUTHENTICATED", "{v}");
+        assert_eq!(app.snapshot().await, before);
+    }
+);
+
+configured_test!(
+    a_batch_counts_each_operation_against_the_rate_limit,
+    |c: &mut cosell::config::Config| {
+        c.max_batch = 3;
+        c.rate_limit_per_minute = 1;
+        c.rate_limit_burst = 4;
+    },
+    |app| async move {
+        let token = app.token("anna@contoso.example").await;
+        let batch = json!([
+            { "query": "{ __typename }" },
+            { "query": "{ __typename }" },
+            { "query": "{ __typename }" },
+        ]);
+        let (status, v) = post_batch(&app, Some(&token), &batch).await;
+        assert_eq!(status, 200, "{v}");
+        // One request is left in the bucket: the next batch of three runs none of it.
+        let before = app.snapshot().await;
+        let mutations: Vec<Value> = (0..3)
+            .map(|i| create_customer(&format!("Over The Limit {i}")))
+            .collect();
+        let (status, v) = post_batch(&app, Some(&token), &json!(mutations)).await;
+        assert_eq!(status, 429, "{v}");
+        assert_eq!(error_code(&v), "RATE_LIMITED", "{v}");
+        assert_eq!(app.snapshot().await, before);
+        let v = app.gql(Some(&token), "{ __typename }", json!({})).await;
+        assert_eq!(
+            v["data"]["__typename"], "Query",
+            "the last request passes: {v}"
+        );
+    }
+);
 
 async fn production(backend: crate::helpers::Backend) {
     crate::helpers::run_with(
