@@ -7,6 +7,7 @@ mod m20261124_000002_tenant_links;
 mod m20261124_000003_list_index;
 mod m20261202_000004_tab_indexes;
 mod m20261202_000005_deferred_mail;
+mod m20261204_000006_registration_audience;
 
 pub use m20261202_000004_tab_indexes::TAB_INDEXES;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_list_index::Migration),
             Box::new(m20261202_000004_tab_indexes::Migration),
             Box::new(m20261202_000005_deferred_mail::Migration),
+            Box::new(m20261204_000006_registration_audience::Migration),
         ]
     }
 }

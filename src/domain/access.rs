@@ -1,6 +1,7 @@
 //! What a viewer may see and do: opportunity visibility, and the actions offered on an
 //! opportunity, derived from the transition table and the invitation table.
 use super::deal::{Action, DealType, Direction, Stage, transition};
+use super::event::EventKind;
 use super::invite::{InviteCase, may_invite};
 use super::principal::{OrgKind, Viewer};
 
@@ -110,10 +111,22 @@ pub fn available_actions(c: OfferCase) -> Vec<Offer> {
     out
 }
 
-/// Whether `viewer` sees an event shown to `audience`: its organization must be in the
-/// audience, and a referral user must be on its organization's team in the engagement
-/// (`on_team`), exactly as for the opportunities themselves.
-pub fn sees_event(viewer: &Viewer, audience: &[uuid::Uuid], on_team: bool) -> bool {
+/// Whether `viewer` sees an event of `kind` shown to `audience`: its organization must
+/// be in the audience (the organizations party to the event, decided when it is
+/// written), and a referral user must be on its organization's team in the engagement
+/// (`on_team`), exactly as for the opportunities themselves. A registration's steps
+/// also reach Microsoft's registration reviewers, whose work they are, whether or not
+/// Microsoft is in the audience; Microsoft's other users see them only by the first
+/// rule, as participants. Never false for `on_team` where it is true without it.
+pub fn sees_event(
+    viewer: &Viewer,
+    kind: Option<EventKind>,
+    audience: &[uuid::Uuid],
+    on_team: bool,
+) -> bool {
+    if kind.is_some_and(EventKind::is_registration) && viewer.reviews_registrations() {
+        return true;
+    }
     audience.contains(&viewer.organization_id) && (viewer.sees_whole_organization() || on_team)
 }
 
@@ -134,15 +147,103 @@ mod tests {
         }
     }
 
+    fn microsoft(roles: Vec<Role>) -> Viewer {
+        Viewer {
+            organization_id: Uuid::from_u128(9),
+            organization_kind: OrgKind::Microsoft,
+            ..viewer(roles)
+        }
+    }
+
     #[test]
     fn events_follow_the_audience_and_for_users_the_team() {
         let org = Uuid::from_u128(1);
         let admin = viewer(vec![Role::ReferralAdmin]);
         let user = viewer(vec![Role::ReferralUser]);
-        assert!(sees_event(&admin, &[org], false));
-        assert!(!sees_event(&admin, &[Uuid::from_u128(2)], true));
-        assert!(!sees_event(&user, &[org], false));
-        assert!(sees_event(&user, &[org], true));
+        for kind in [
+            Some(EventKind::DealWon),
+            Some(EventKind::RegistrationSubmitted),
+            None,
+        ] {
+            assert!(sees_event(&admin, kind, &[org], false));
+            assert!(!sees_event(&admin, kind, &[Uuid::from_u128(2)], true));
+            assert!(!sees_event(&user, kind, &[org], false));
+            assert!(sees_event(&user, kind, &[org], true));
+        }
+    }
+
+    #[test]
+    fn registration_events_reach_reviewers_and_microsoft_users_only_as_participants() {
+        let partner = Uuid::from_u128(1);
+        let ms = Uuid::from_u128(9);
+        let reviewer = microsoft(vec![Role::ReferralUser, Role::RegistrationReviewer]);
+        let admin = microsoft(vec![Role::ReferralAdmin, Role::AccountAdmin]);
+        let seller = microsoft(vec![Role::ReferralUser]);
+        // Microsoft has no side in the engagement: only the reviewers see the steps.
+        for kind in EventKind::ALL.into_iter().filter(|k| k.is_registration()) {
+            assert!(
+                sees_event(&reviewer, Some(kind), &[partner], false),
+                "{kind:?}"
+            );
+            assert!(
+                !sees_event(&admin, Some(kind), &[partner], false),
+                "{kind:?}"
+            );
+            assert!(
+                !sees_event(&seller, Some(kind), &[partner], true),
+                "{kind:?}"
+            );
+        }
+        // Microsoft participates: its users see them as they see its other events.
+        let both = [partner, ms];
+        let kind = Some(EventKind::RegistrationApproved);
+        assert!(sees_event(&admin, kind, &both, false));
+        assert!(sees_event(&seller, kind, &both, true));
+        assert!(!sees_event(&seller, kind, &both, false));
+        // The role opens registration events only, and only in Microsoft's organization.
+        assert!(!sees_event(
+            &reviewer,
+            Some(EventKind::DealWon),
+            &[partner],
+            false
+        ));
+        assert!(!sees_event(
+            &reviewer,
+            Some(EventKind::DealWon),
+            &both,
+            false
+        ));
+        assert!(!sees_event(&reviewer, None, &[partner], false));
+        let partner_reviewer = viewer(vec![Role::ReferralUser, Role::RegistrationReviewer]);
+        let elsewhere = [Uuid::from_u128(3)];
+        assert!(!sees_event(&partner_reviewer, kind, &elsewhere, true));
+    }
+
+    /// The subscription gate admits an event without reading the team only when being on
+    /// the team could not matter.
+    #[test]
+    fn being_on_the_team_never_hides_an_event() {
+        let viewers = [
+            viewer(vec![Role::ReferralAdmin]),
+            viewer(vec![Role::ReferralUser]),
+            microsoft(vec![Role::ReferralUser, Role::RegistrationReviewer]),
+            microsoft(vec![Role::ReferralAdmin]),
+        ];
+        let audiences = [
+            vec![],
+            vec![Uuid::from_u128(1)],
+            vec![Uuid::from_u128(1), Uuid::from_u128(9)],
+        ];
+        let kinds = EventKind::ALL.into_iter().map(Some).chain([None]);
+        for kind in kinds {
+            for v in &viewers {
+                for a in &audiences {
+                    if sees_event(v, kind, a, false) {
+                        assert!(sees_event(v, kind, a, true), "{kind:?} {v:?} {a:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

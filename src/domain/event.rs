@@ -72,10 +72,16 @@ impl EventKind {
         EventKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
+    /// A step of a deal registration's review.
+    pub fn is_registration(self) -> bool {
+        self.audience() == Audience::Registration
+    }
+
     /// Who sees an event: the owning organization alone for its private details (deal
     /// created, fields updated, solutions), the two sides for an invitation's events,
-    /// and every participant for what participants see of each other (stage, team,
-    /// deal type).
+    /// every participant for what participants see of each other (stage, team, deal
+    /// type), and for a registration's steps the registering partner, Microsoft if it
+    /// is a participant, and Microsoft's reviewers.
     pub fn audience(self) -> Audience {
         match self {
             EventKind::DealCreated | EventKind::DealUpdated | EventKind::SolutionsChanged => {
@@ -91,7 +97,7 @@ impl EventKind {
             | EventKind::RegistrationAnswered
             | EventKind::RegistrationApproved
             | EventKind::RegistrationRejected
-            | EventKind::RegistrationWithdrawn => Audience::InvitationSides,
+            | EventKind::RegistrationWithdrawn => Audience::Registration,
             EventKind::DealUpgraded
             | EventKind::DealWon
             | EventKind::DealLost
@@ -109,6 +115,11 @@ pub enum Audience {
     InvitationSides,
     /// Every organization with an opportunity in the engagement.
     Participants,
+    /// The registering partner and Microsoft if it has an opportunity in the engagement
+    /// (Microsoft sees nothing of an engagement it was not invited to); beyond these
+    /// organizations, Microsoft's registration reviewers, who review every registration
+    /// ([`crate::domain::access::sees_event`]).
+    Registration,
 }
 
 #[cfg(test)]
@@ -127,5 +138,20 @@ mod tests {
             EventKind::InvitationDeclined.audience(),
             Audience::InvitationSides
         );
+    }
+
+    #[test]
+    fn registration_steps_are_the_registration_kinds() {
+        let steps: Vec<EventKind> = EventKind::ALL
+            .into_iter()
+            .filter(|k| k.is_registration())
+            .collect();
+        assert_eq!(steps.len(), 6);
+        assert!(
+            steps
+                .iter()
+                .all(|k| k.as_str().starts_with("REGISTRATION_"))
+        );
+        assert!(!EventKind::DealWon.is_registration());
     }
 }

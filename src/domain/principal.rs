@@ -119,6 +119,12 @@ impl Viewer {
     pub fn is_microsoft(&self) -> bool {
         self.organization_kind == OrgKind::Microsoft
     }
+
+    /// Whether the viewer is one of Microsoft's registration reviewers (the role means
+    /// nothing in a partner's organization).
+    pub fn reviews_registrations(&self) -> bool {
+        self.is_microsoft() && self.roles.contains(&Role::RegistrationReviewer)
+    }
 }
 
 #[cfg(test)]

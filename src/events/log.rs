@@ -11,6 +11,7 @@ use sea_orm::{
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
+use crate::domain::event::EventKind;
 use crate::store::Sql;
 use crate::store::deals as store;
 use crate::store::opportunity_list::View;
@@ -20,6 +21,8 @@ use crate::store::rows;
 #[derive(Debug)]
 pub struct LoggedEvent {
     pub event: events::Model,
+    /// The event's kind, parsed once for every subscriber's gate.
+    pub kind: Option<EventKind>,
     pub visible_to: Vec<Uuid>,
     /// The engagement's sides, read when a subscriber first needs them (a referral
     /// user's team, a tab filter, `opportunityChanged`) and then shared by all.
@@ -71,6 +74,7 @@ impl Sides {
 impl LoggedEvent {
     pub fn new(event: events::Model, visible_to: Vec<Uuid>) -> Self {
         LoggedEvent {
+            kind: EventKind::parse(&event.kind),
             event,
             visible_to,
             sides: OnceCell::new(),

@@ -2,10 +2,11 @@
 //! then live ones from the bus, with no gap and no duplicate at the seam; a subscriber
 //! that falls behind the bus catches up from the log instead of losing events.
 //!
-//! Whether an event is delivered is decided from what the event carries: its audience,
-//! and, where a referral user's team or a tab filter matters, its engagement's sides,
-//! read once per event and shared by every subscriber ([`LoggedEvent::sides`]). No
-//! subscriber queries the database for a live event of its own.
+//! Whether an event is delivered is decided from what the event carries: its audience
+//! and kind ([`sees_event`]), and, where a referral user's team or a tab filter matters,
+//! its engagement's sides, read once per event and shared by every subscriber
+//! ([`LoggedEvent::sides`]). No subscriber queries the database for a live event of its
+//! own.
 use std::sync::Arc;
 
 use futures_util::Stream;
@@ -54,15 +55,15 @@ impl Gate {
         if self.filter.engagement.is_some_and(|e| e != engagement) {
             return Verdict::No;
         }
-        if !self.filter.kinds.is_empty()
-            && !EventKind::parse(&ev.event.kind).is_some_and(|k| self.filter.kinds.contains(&k))
+        if !self.filter.kinds.is_empty() && !ev.kind.is_some_and(|k| self.filter.kinds.contains(&k))
         {
             return Verdict::No;
         }
-        if !ev.visible_to.contains(&self.viewer.organization_id) {
+        // Refused even on the team: no; admitted off the team: yes; else the sides tell.
+        if !sees_event(&self.viewer, ev.kind, &ev.visible_to, true) {
             return Verdict::No;
         }
-        if self.viewer.sees_whole_organization() && self.filter.view.is_none() {
+        if self.filter.view.is_none() && sees_event(&self.viewer, ev.kind, &ev.visible_to, false) {
             Verdict::Yes
         } else {
             Verdict::AskSides
@@ -73,7 +74,7 @@ impl Gate {
     fn with_sides(&self, ev: &LoggedEvent, sides: &Sides) -> bool {
         let side = sides.of(self.viewer.organization_id);
         let on_team = side.is_some_and(|s| s.team.contains(&self.viewer.email));
-        if !sees_event(&self.viewer, &ev.visible_to, on_team) {
+        if !sees_event(&self.viewer, ev.kind, &ev.visible_to, on_team) {
             return false;
         }
         match self.filter.view {

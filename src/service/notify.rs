@@ -464,8 +464,8 @@ async fn referral_admins<C: ConnectionTrait>(
 }
 
 /// Lower-case emails of users who turned notifications off: a team member with such an
-/// email gets no mail either.
-async fn muted_emails<C: ConnectionTrait>(
+/// email gets no mail either (invitations' and registrations' mail alike).
+pub(super) async fn muted_emails<C: ConnectionTrait>(
     txn: &C,
     emails: &[String],
 ) -> Result<HashSet<String>, AppError> {

@@ -1,7 +1,9 @@
 //! Deal registration after a win (SPEC §5): the partner registers a won deal with
 //! eligible solutions within the period; Microsoft's reviewers ask, approve or reject;
-//! the partner answers or withdraws. Every step is an event for both sides and an email
-//! to the partner's team and the reviewers; decided registrations are immutable.
+//! the partner answers or withdraws. Every step is an event for the partner, the
+//! reviewers, and Microsoft's other users only where Microsoft is on the deal, and an
+//! email to the partner's team and the reviewers (none to who turned notifications off);
+//! decided registrations are immutable.
 use chrono::NaiveDate;
 use entity::{deal_registrations, email_outbox, opportunities, users};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -26,10 +28,6 @@ use crate::domain::{Role, Viewer};
 use crate::email::templates::{Facts, MailKind, render};
 use crate::error::{AppError, UserError, UserErrorCode};
 use crate::store::{deals as store, directory};
-
-fn is_reviewer(v: &Viewer) -> bool {
-    v.is_microsoft() && v.roles.contains(&Role::RegistrationReviewer)
-}
 
 /// The latest registration of an opportunity.
 pub async fn latest<C: ConnectionTrait>(
@@ -245,7 +243,7 @@ pub async fn get_visible<C: ConnectionTrait>(
     let Some(opp) = store::opportunity(db, reg.opportunity_id).await? else {
         return Ok(None);
     };
-    if is_reviewer(viewer) || visible(db, viewer, &opp).await? {
+    if viewer.reviews_registrations() || visible(db, viewer, &opp).await? {
         Ok(Some((reg, opp)))
     } else {
         Ok(None)
@@ -298,7 +296,9 @@ pub async fn step(
         ))
     })?;
     let partner_side = viewer.organization_id == reg.organization_id;
-    if action.by_reviewer() != is_reviewer(viewer) || (!action.by_reviewer() && !partner_side) {
+    if action.by_reviewer() != viewer.reviews_registrations()
+        || (!action.by_reviewer() && !partner_side)
+    {
         return Err(UserError::new(
             UserErrorCode::Forbidden,
             if action.by_reviewer() {
@@ -379,8 +379,12 @@ pub async fn step(
     Ok(row)
 }
 
-/// The event (for the partner and Microsoft) and the emails (to the partner's team on
-/// the deal and Microsoft's reviewers) of a registration step.
+/// The event and the emails (to the partner's team on the deal and Microsoft's
+/// reviewers, less whoever turned notifications off) of a registration step. The event
+/// is shown to the partner, and to Microsoft only where it has an opportunity in the
+/// engagement, as for every other event: Microsoft sees nothing of an engagement it was
+/// not invited to. Its reviewers get the event whatever its audience
+/// ([`crate::domain::access::sees_event`]).
 async fn announce(
     txn: &DatabaseTransaction,
     deps: &Deps,
@@ -403,10 +407,12 @@ async fn announce(
         .await?
         .map(|c| c.name)
         .unwrap_or_default();
-    let team: Vec<(String, String, Uuid)> = store::teams(txn, &[opp.id])
-        .await?
+    let team = store::teams(txn, &[opp.id]).await?;
+    let emails: Vec<String> = team.iter().map(|m| m.email.clone()).collect();
+    let muted = super::notify::muted_emails(txn, &emails).await?;
+    let team: Vec<(String, String, Uuid)> = team
         .into_iter()
-        .filter(|m| m.notify)
+        .filter(|m| m.notify && !muted.contains(&m.email.to_lowercase()))
         .map(|m| (m.name, m.email, partner.id))
         .collect();
     let reviewers: Vec<(String, String, Uuid)> = users::Entity::find()
@@ -426,6 +432,13 @@ async fn announce(
             reg.question.clone()
         }
     });
+    let mut audience = vec![partner.id];
+    if super::deals::participants(txn, opp.engagement_id)
+        .await?
+        .contains(&ms.id)
+    {
+        audience.push(ms.id);
+    }
     let mut rows = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (name, email, org) in team.into_iter().chain(reviewers) {
@@ -485,7 +498,7 @@ async fn announce(
             actor_organization: Some(viewer.organization_id),
             engagement: opp.engagement_id,
             opportunity: Some(opp.id),
-            visible_to: vec![partner.id, ms.id],
+            visible_to: audience,
             payload: json!({ "registrationId": reg.id, "status": reg.status }),
         }],
     )
@@ -500,7 +513,7 @@ pub async fn for_review(
     status: Option<RegistrationStatus>,
     limit: u64,
 ) -> Result<Vec<deal_registrations::Model>, AppError> {
-    if !is_reviewer(viewer) {
+    if !viewer.reviews_registrations() {
         return Err(UserError::new(
             UserErrorCode::Forbidden,
             "for Microsoft's registration reviewers",

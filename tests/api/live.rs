@@ -864,3 +864,193 @@ db_test!(
         }
     }
 );
+
+const RITA: &str = "rita@microsoft.example";
+const MARIA: &str = "maria@microsoft.example";
+const SAM: &str = "sam@microsoft.example";
+
+/// Every step of a registration's review.
+const REGISTRATION_KINDS: [&str; 6] = [
+    "REGISTRATION_SUBMITTED",
+    "REGISTRATION_INFO_REQUESTED",
+    "REGISTRATION_ANSWERED",
+    "REGISTRATION_APPROVED",
+    "REGISTRATION_REJECTED",
+    "REGISTRATION_WITHDRAWN",
+];
+
+/// A won deal of Contoso's (Anna on the team) with its registration-eligible solution,
+/// Microsoft invited before the win when `with_microsoft`; returns its id.
+async fn won_registrable(app: &TestApp, name: &str, with_microsoft: bool) -> String {
+    let sol = app
+        .gql_as(
+            "anna@contoso.example",
+            "query($s: String) { solutions(search: $s) { nodes { id } } }",
+            json!({ "s": "contoso data platform" }),
+        )
+        .await["solutions"]["nodes"][0]["id"]
+        .clone();
+    let cust = app.customer_id("anna@contoso.example", "woodgrove").await;
+    let v = app
+        .gql_as(
+            "anna@contoso.example",
+            "mutation($i: CreateDealInput!) { createDeal(input: $i) { opportunity { id } userErrors { code message } } }",
+            json!({ "i": {
+                "customerId": cust, "dealName": name, "solutionIds": [sol],
+                "team": [{ "name": "Anna", "phone": "+49 30 1234567", "email": "anna@contoso.example" }],
+                "contact": { "name": "Chris", "phone": "+49 30 7654321", "email": "chris@customer.example", "consent": true }
+            } }),
+        )
+        .await;
+    assert_eq!(v["createDeal"]["userErrors"], json!([]), "{v}");
+    let id = v["createDeal"]["opportunity"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    if with_microsoft {
+        microsoft_invited(app, "anna@contoso.example", &id).await;
+    }
+    let v = app
+        .gql_as(
+            "anna@contoso.example",
+            "mutation($id: ID!) { markWon(input: {opportunityId: $id}) { userErrors { code message } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(v["markWon"]["userErrors"], json!([]), "{v}");
+    id
+}
+
+/// Anna registers the won deal `id`, and Rita asks a question: two registration events.
+async fn registered_and_questioned(app: &TestApp, id: &str) {
+    let sol = app
+        .gql_as(
+            "anna@contoso.example",
+            "query($s: String) { solutions(search: $s) { nodes { id } } }",
+            json!({ "s": "contoso data platform" }),
+        )
+        .await["solutions"]["nodes"][0]["id"]
+        .clone();
+    let today = chrono::Utc::now().date_naive().to_string();
+    let r = app
+        .gql_as(
+            "anna@contoso.example",
+            "mutation($i: RegisterDealInput!) { registerDeal(input: $i) { registration { id } userErrors { code message } } }",
+            json!({ "i": { "opportunityId": id, "solutionIds": [sol], "purchaseDate": today,
+                "value": "12500.00", "currency": "EUR" } }),
+        )
+        .await;
+    assert_eq!(r["registerDeal"]["userErrors"], json!([]), "{r}");
+    let s = app
+        .gql_as(
+            RITA,
+            "mutation($i: RegistrationStepInput!) { requestRegistrationInfo(input: $i) { userErrors { code message } } }",
+            json!({ "i": { "registrationId": r["registerDeal"]["registration"]["id"], "text": "Which PO?" } }),
+        )
+        .await;
+    assert_eq!(s["requestRegistrationInfo"]["userErrors"], json!([]), "{s}");
+}
+
+/// The next two events of `ws` are the registration's two steps on `id`, in order.
+async fn expect_registration_steps(ws: &mut Ws, sub: &str, id: &str, who: &str) {
+    for kind in ["REGISTRATION_SUBMITTED", "REGISTRATION_INFO_REQUESTED"] {
+        let e = ws.next_event(sub).await;
+        assert_eq!(e["events"]["kind"], kind, "{who}: {e}");
+        assert_eq!(e["events"]["opportunityId"], id, "{who}: {e}");
+    }
+}
+
+db_test!(
+    registration_events_reach_reviewers_and_no_other_microsoft_user,
+    |app| async move {
+        // Microsoft has no side in a private deal: its reviewers get the registration's
+        // steps (Rita, a referral user on no team), its admin (Maria) and sellers (Sam)
+        // nothing at all; the partner side as ever.
+        let mut sockets = Vec::new();
+        for who in ["anna@contoso.example", RITA, MARIA, SAM] {
+            let mut ws = Ws::signed_in(&app, who).await;
+            ws.subscribe("e", EVENTS, json!({})).await;
+            sockets.push(ws);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let id = won_registrable(&app, "Registered privately", false).await;
+        let [anna, rita, maria, sam] = &mut sockets[..] else {
+            unreachable!()
+        };
+        assert_eq!(anna.next_event("e").await["events"]["kind"], "DEAL_CREATED");
+        let won = anna.next_event("e").await;
+        assert_eq!(won["events"]["kind"], "DEAL_WON", "{won}");
+        let cursor = won["events"]["cursor"].clone();
+        registered_and_questioned(&app, &id).await;
+        expect_registration_steps(anna, "e", &id, "Anna").await;
+        expect_registration_steps(rita, "e", &id, "Rita").await;
+        rita.quiet(Duration::from_millis(400)).await;
+        maria.quiet(Duration::from_millis(400)).await;
+        sam.quiet(Duration::from_millis(100)).await;
+
+        // Replayed from the log with a cursor from before the registration: the same.
+        let mut rita = Ws::signed_in(&app, RITA).await;
+        let mut maria = Ws::signed_in(&app, MARIA).await;
+        for ws in [&mut rita, &mut maria] {
+            ws.subscribe("r", EVENTS, json!({ "after": cursor })).await;
+        }
+        expect_registration_steps(&mut rita, "r", &id, "Rita, replayed").await;
+        rita.quiet(Duration::from_millis(400)).await;
+        maria.quiet(Duration::from_millis(100)).await;
+    }
+);
+
+db_test!(
+    registration_events_reach_microsofts_users_as_participants_when_microsoft_is_on_the_deal,
+    |app| async move {
+        // Microsoft invited: its admin sees the steps as it sees the deal's other events,
+        // a seller not on Microsoft's team does not, and the reviewer still does.
+        let filter = json!({ "filter": { "kinds": REGISTRATION_KINDS } });
+        let mut sockets = Vec::new();
+        for who in [RITA, MARIA, SAM] {
+            let mut ws = Ws::signed_in(&app, who).await;
+            ws.subscribe("e", EVENTS, filter.clone()).await;
+            sockets.push(ws);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let id = won_registrable(&app, "Registered with Microsoft", true).await;
+        registered_and_questioned(&app, &id).await;
+        let [rita, maria, sam] = &mut sockets[..] else {
+            unreachable!()
+        };
+        expect_registration_steps(rita, "e", &id, "Rita").await;
+        expect_registration_steps(maria, "e", &id, "Maria").await;
+        sam.quiet(Duration::from_millis(400)).await;
+        // Microsoft's own opportunity's timeline lists them too.
+        let ms = app
+            .gql_as(
+                MARIA,
+                "{ opportunities(view: INBOUND, first: 100) { nodes { id dealName } } }",
+                json!({}),
+            )
+            .await;
+        let mine = ms["opportunities"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .find(|n| n["dealName"] == "Registered with Microsoft")
+            .map(|n| n["id"].clone())
+            .unwrap_or_else(|| panic!("Microsoft's opportunity: {ms}"));
+        let t = app
+            .gql_as(
+                MARIA,
+                "query($id: ID!) { opportunity(id: $id) { timeline(first: 20) { edges { node { kind } } } } }",
+                json!({ "id": mine }),
+            )
+            .await;
+        let kinds: Vec<&str> = t["opportunity"]["timeline"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .filter_map(|e| e["node"]["kind"].as_str())
+            .collect();
+        for k in ["REGISTRATION_SUBMITTED", "REGISTRATION_INFO_REQUESTED"] {
+            assert!(kinds.contains(&k), "{kinds:?}");
+        }
+    }
+);

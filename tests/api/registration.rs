@@ -235,3 +235,67 @@ db_test!(
         assert_eq!(r["userErrors"][0]["code"], "INVALID_TRANSITION", "{r}");
     }
 );
+
+db_test!(
+    registration_emails_skip_team_members_who_turned_notifications_off,
+    |app| async move {
+        // Uwe turned notifications off for himself; the team lists him in another case.
+        // Lisa is on the team too, Quinn asked the team for none.
+        let v = app
+            .gql_as(
+                "uwe@contoso.example",
+                "mutation { updateMySettings(input: { notificationsEnabled: false }) { userErrors { code } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(v["updateMySettings"]["userErrors"], json!([]), "{v}");
+        let sol = solution(&app, "contoso data platform").await;
+        let cust = app.customer_id(ANNA, "woodgrove").await;
+        let member = |name: &str, email: &str, notify: bool| json!({ "name": name, "phone": "+49 30 1234567", "email": email, "notify": notify });
+        let v = app
+            .gql_as(ANNA, "mutation($i: CreateDealInput!) { createDeal(input: $i) { opportunity { id } userErrors { code message } } }",
+                json!({ "i": { "customerId": cust, "dealName": "Muted Registration", "solutionIds": [sol],
+                    "team": [
+                        member("Anna", ANNA, true),
+                        member("Uwe", "Uwe@Contoso.example", true),
+                        member("Lisa", "lisa@contoso.example", true),
+                        member("Quinn", "quinn@contoso.example", false),
+                    ] } }))
+            .await;
+        assert_eq!(v["createDeal"]["userErrors"], json!([]), "{v}");
+        let id = v["createDeal"]["opportunity"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        app.gql_as(
+            ANNA,
+            "mutation($id: ID!) { markWon(input: {opportunityId: $id}) { userErrors { code } } }",
+            json!({ "id": id }),
+        )
+        .await;
+        let r = register(&app, &id, &sol, &today()).await;
+        assert_eq!(r["userErrors"], json!([]), "{r}");
+        let s = step(
+            &app,
+            RITA,
+            "requestRegistrationInfo",
+            &r["registration"]["id"],
+            Some("Which PO?"),
+        )
+        .await;
+        assert_eq!(s["userErrors"], json!([]), "{s}");
+        let mails = |to: &str| {
+            format!(
+                "email_outbox WHERE kind = 'REGISTRATION_UPDATE' \
+                 AND subject LIKE '%Muted Registration%' AND LOWER(recipient_email) = '{to}'"
+            )
+        };
+        // Two steps, two emails each to whoever wants them.
+        for to in [ANNA, "lisa@contoso.example", RITA] {
+            assert_eq!(app.count(&mails(to)).await, 2, "{to}");
+        }
+        for to in ["uwe@contoso.example", "quinn@contoso.example"] {
+            assert_eq!(app.count(&mails(to)).await, 0, "{to}");
+        }
+    }
+);
