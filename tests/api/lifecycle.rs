@@ -744,6 +744,167 @@ db_test!(
     }
 );
 
+db_test!(
+    a_team_member_is_changed_in_place_with_an_event,
+    |app| async move {
+        let fx = fixtures(&app).await;
+        let mut input = deal(&fx, &unique("Team change"));
+        input["team"] = json!([member("Anna Admin", ANNA), member("Uwe User", UWE)]);
+        let opp = create(&app, ANNA, input).await;
+        let uwe_id = opp["team"][1]["id"].clone();
+        let visible_to_uwe = async || {
+            !app.gql_as(
+                UWE,
+                "query($id: ID!) { opportunity(id: $id) { id } }",
+                json!({ "id": opp["id"] }),
+            )
+            .await["opportunity"]
+                .is_null()
+        };
+        assert!(visible_to_uwe().await);
+
+        // Changed in place: same member, new details, a TEAM_CHANGED event, a new version.
+        let changed = ok(
+            &app,
+            ANNA,
+            "updateTeamMember",
+            json!({
+                "opportunityId": opp["id"],
+                "teamMemberId": uwe_id,
+                "expectedVersion": opp["version"],
+                "name": "Uwe Updated"
+            }),
+        )
+        .await;
+        assert_eq!(changed["team"][1]["id"], uwe_id);
+        assert_eq!(changed["team"][1]["name"], "Uwe Updated");
+        assert_eq!(changed["team"][1]["email"], UWE);
+        assert!(
+            changed["version"].as_i64() > opp["version"].as_i64(),
+            "{changed}"
+        );
+        assert_eq!(
+            kinds(&timeline(&app, ANNA, &opp["id"]).await)[0],
+            "TEAM_CHANGED"
+        );
+
+        // An email already on the team, and a stale version, are refused; nothing changes.
+        refused(
+            &app,
+            ANNA,
+            "updateTeamMember",
+            json!({ "opportunityId": opp["id"], "teamMemberId": uwe_id, "email": ANNA }),
+            "BAD_USER_INPUT",
+        )
+        .await;
+        refused(
+        &app,
+        ANNA,
+        "removeTeamMember",
+        json!({ "opportunityId": opp["id"], "teamMemberId": uwe_id, "expectedVersion": opp["version"] }),
+        "CONFLICT",
+    )
+    .await;
+
+        // A referral user whose email leaves the team loses the deal.
+        ok(
+        &app,
+        ANNA,
+        "updateTeamMember",
+        json!({ "opportunityId": opp["id"], "teamMemberId": uwe_id, "email": "uwe.elsewhere@contoso.example" }),
+    )
+    .await;
+        assert!(!visible_to_uwe().await);
+    }
+);
+
+db_test!(deal_inputs_are_checked_field_by_field, |app| async move {
+    let fx = fixtures(&app).await;
+    let many: Vec<Value> = (0..51)
+        .map(|i| member(&format!("Member {i}"), &format!("m{i}@contoso.example")))
+        .collect();
+    let cases: Vec<(&str, Value, Value)> = vec![
+        (
+            "dealName",
+            json!("x".repeat(201)),
+            json!(["input", "dealName"]),
+        ),
+        ("dealName", json!("   "), json!(["input", "dealName"])),
+        (
+            "notes",
+            json!("n".repeat(10_001)),
+            json!(["input", "notes"]),
+        ),
+        ("currency", json!("EURO"), json!(["input", "currency"])),
+        ("value", json!("-1.00"), json!(["input", "value"])),
+        (
+            "team",
+            json!([member("Anna Admin", "not-an-email")]),
+            json!(["input", "team", "0", "email"]),
+        ),
+        (
+            "team",
+            json!([{ "name": "Anna Admin", "phone": "030 555", "email": ANNA }]),
+            json!(["input", "team", "0", "phone"]),
+        ),
+        (
+            "team",
+            json!([{ "name": " ", "phone": "+49 30 5550100", "email": ANNA }]),
+            json!(["input", "team", "0", "name"]),
+        ),
+    ];
+    for (field, bad, path) in cases {
+        let mut input = deal(&fx, &unique("Checked"));
+        input[field] = bad;
+        let e = refused(&app, ANNA, "createDeal", input, "BAD_USER_INPUT").await;
+        assert_eq!(e["field"], path, "{field}: {e}");
+    }
+    // Lists over 50 are refused by the schema, before anything runs.
+    let token = app.token(ANNA).await;
+    for (field, bad) in [
+        ("team", json!(many)),
+        (
+            "solutionIds",
+            json!(vec![fx.contoso_solutions[0].clone(); 51]),
+        ),
+    ] {
+        let mut input = deal(&fx, &unique("Checked"));
+        input[field] = bad;
+        let before = app.snapshot().await;
+        let v = app
+            .gql(
+                Some(&token),
+                &mutation_text("createDeal"),
+                json!({ "input": input }),
+            )
+            .await;
+        assert_eq!(
+            v["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+            "{field}: {v}"
+        );
+        assert!(
+            v["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("50")),
+            "{v}"
+        );
+        assert_unchanged(&before, &app.snapshot().await, field);
+    }
+    // Every bad field is reported at once.
+    let mut input = deal(&fx, &unique("Checked"));
+    input["dealName"] = json!("");
+    input["notes"] = json!("n".repeat(10_001));
+    let p = call(&app, ANNA, "createDeal", input).await;
+    let fields: Vec<Value> = p["userErrors"]
+        .as_array()
+        .expect("userErrors")
+        .iter()
+        .map(|e| e["field"].clone())
+        .collect();
+    assert!(fields.contains(&json!(["input", "dealName"])), "{p}");
+    assert!(fields.contains(&json!(["input", "notes"])), "{p}");
+});
+
 db_test!(at_least_one_solution, |app| async move {
     let fx = fixtures(&app).await;
     let mut input = deal(&fx, &unique("No solution"));
