@@ -730,14 +730,24 @@ async fn every_email_reaches_the_right_people_with_both_parts(backend: Backend) 
         ("INVITATION_SENT", ANNA, FABRIKAM, mine.as_str()),
     ];
     expect_emails(&app, &sink, &expiring, &expected).await;
-    app.advance_clock(chrono::Duration::days(12));
-    let reminded = cosell::service::expiry::remind_due(&app.server.services.deps())
-        .await
-        .expect("reminders");
-    assert!(reminded >= 1, "the invitation was due for a reminder");
+    let remind = async || {
+        cosell::service::expiry::remind_due(&app.server.services.deps())
+            .await
+            .expect("reminders")
+    };
+    // A day in, the window's end is far: no reminder yet.
+    app.advance_clock(chrono::Duration::days(1));
+    remind().await;
+    expect_emails(&app, &sink, &expiring, &expected).await;
+    app.advance_clock(chrono::Duration::days(11));
+    assert!(remind().await >= 1, "the invitation was due for a reminder");
     expected.push(("INVITATION_EXPIRING_SOON", FRANK, CONTOSO, theirs.as_str()));
     expect_emails(&app, &sink, &expiring, &expected).await;
-    app.advance_clock(chrono::Duration::days(3));
+    // Reminded once: a later sweep sends no second reminder.
+    app.advance_clock(chrono::Duration::hours(12));
+    remind().await;
+    expect_emails(&app, &sink, &expiring, &expected).await;
+    app.advance_clock(chrono::Duration::hours(60));
     assert!(app.expire_now().await >= 1, "the invitation expired");
     expected.extend([
         ("INVITATION_EXPIRED", ANNA, FABRIKAM, mine.as_str()),

@@ -137,3 +137,64 @@ db_test!(
         assert!((median - 2.0).abs() < 0.1, "{median}");
     }
 );
+
+db_test!(
+    pipeline_of_a_referral_user_counts_the_deals_it_is_on,
+    |app| async move {
+        app.advance_clock(chrono::Duration::days(400));
+        let today = (chrono::Utc::now() + chrono::Duration::days(400)).date_naive();
+        let day = today.to_string();
+        let close = (today + chrono::Duration::days(40)).to_string();
+        let sol = app.own_solution("anna@contoso.example").await;
+        let cust = app.customer_id("anna@contoso.example", "woodgrove").await;
+        let anna =
+            json!({ "name": "Anna", "phone": "+49 30 1234567", "email": "anna@contoso.example" });
+        let uwe =
+            json!({ "name": "Uwe", "phone": "+49 30 1234568", "email": "uwe@contoso.example" });
+        for (name, value, close, team) in [
+            ("Reach A", "30.00", Some(close.clone()), json!([anna, uwe])),
+            ("Reach B", "5.00", Some(close.clone()), json!([anna])),
+            ("Reach C", "1.00", None, json!([anna])),
+        ] {
+            let v = app
+                .gql_as(
+                    "anna@contoso.example",
+                    "mutation($i: CreateDealInput!) { createDeal(input: $i) { userErrors { code message } } }",
+                    json!({ "i": { "customerId": cust, "dealName": name, "value": value, "currency": "EUR",
+                        "closeDate": close, "solutionIds": [sol], "team": team } }),
+                )
+                .await;
+            assert_eq!(v["createDeal"]["userErrors"], json!([]), "{v}");
+        }
+        let pipeline = async |email: &str| {
+            app.gql_as(email, Q, json!({ "from": day, "to": day }))
+                .await["pipeline"]
+                .clone()
+        };
+        let month = close[..7].to_owned();
+        // Uwe is on one of the three: he is given that one alone.
+        let u = pipeline("uwe@contoso.example").await;
+        assert_eq!(
+            u["byStage"],
+            json!([{ "key": "ACCEPTED", "count": 1, "values": [{ "currency": "EUR", "amount": "30.00" }] }]),
+            "{u}"
+        );
+        assert_eq!(
+            u["byCloseMonth"],
+            json!([{ "key": month, "count": 1 }]),
+            "{u}"
+        );
+        // The admin is given all three, by close month (none for the deal without a date).
+        let a = pipeline("anna@contoso.example").await;
+        let mut months = a["byCloseMonth"].as_array().expect("months").clone();
+        months.sort_by_key(|b| b["key"].as_str().unwrap_or_default().to_owned());
+        assert_eq!(
+            months,
+            vec![
+                json!({ "key": month, "count": 2 }),
+                json!({ "key": "NONE", "count": 1 })
+            ],
+            "{a}"
+        );
+    }
+);

@@ -322,9 +322,20 @@ db_test!(
         .await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         touch(&app, "anna@contoso.example", &a, "not this").await;
+        // An event of another kind on b: left out by the kinds filter.
+        let v = app
+            .gql_as(
+                "anna@contoso.example",
+                "mutation($i: AddTeamMemberInput!) { addTeamMember(input: $i) { userErrors { code } } }",
+                json!({ "i": { "opportunityId": b, "member": {
+                    "name": "Kim Kinds", "phone": "+49 30 5550177", "email": "kim.kinds@contoso.example" } } }),
+            )
+            .await;
+        assert_eq!(v["addTeamMember"]["userErrors"], json!([]), "{v}");
         touch(&app, "anna@contoso.example", &b, "this").await;
         let e = ws.next_event("only-b").await;
         assert_eq!(e["events"]["opportunityId"], b);
+        assert_eq!(e["events"]["kind"], "DEAL_UPDATED", "{e}");
         ws.quiet(Duration::from_millis(400)).await;
         // Another organization's opportunity cannot be watched: an error for that id.
         let fab = deal(
