@@ -1929,6 +1929,71 @@ db_test!(
 );
 
 db_test!(
+    invitation_terms_default_to_the_inviting_deal_and_prefill_the_received_side,
+    |app| async move {
+        let fx = fixtures(&app).await;
+        let name = unique("Prefill");
+        let mine = create(&app, ANNA, deal(&fx, &name)).await;
+        // No terms given: the inviting deal's close date, value, team and solutions.
+        invite(&app, ANNA, &mine, &fx.fabrikam, json!({})).await;
+        let v = app
+            .gql_as(
+                ANNA,
+                "query($id: ID!) { opportunity(id: $id) { invitations {
+                   closeDate value currency notes team { email } solutions { id } inviteeOrganization { id } } } }",
+                json!({ "id": mine["id"] }),
+            )
+            .await;
+        let inv = v["opportunity"]["invitations"]
+            .as_array()
+            .expect("invitations")
+            .iter()
+            .find(|i| i["inviteeOrganization"]["id"] == json!(fx.fabrikam))
+            .expect("to Fabrikam")
+            .clone();
+        assert_eq!(inv["closeDate"], json!(day(90)), "{inv}");
+        assert_eq!(inv["value"], "1000.00", "{inv}");
+        assert_eq!(inv["currency"], "EUR", "{inv}");
+        assert_eq!(inv["team"], json!([{ "email": ANNA }]), "{inv}");
+        assert_eq!(
+            inv["solutions"],
+            json!([{ "id": fx.contoso_solutions[0] }]),
+            "{inv}"
+        );
+        let franks = received(&app, FRANK, &name).await;
+        assert_eq!(
+            franks["dealName"],
+            json!(name),
+            "the inviter's deal name: {franks}"
+        );
+        assert_eq!(franks["closeDate"], json!(day(90)), "{franks}");
+        assert_eq!(franks["value"], "1000.00", "{franks}");
+        assert_eq!(franks["currency"], "EUR", "{franks}");
+        assert!(franks["notes"].is_null(), "{franks}");
+        assert_eq!(
+            franks["solutions"],
+            json!([{ "id": fx.contoso_solutions[0] }]),
+            "{franks}"
+        );
+
+        // Given terms: the received side takes them.
+        invite(
+            &app,
+            ANNA,
+            &mine,
+            &fx.northwind,
+            json!({ "closeDate": day(120), "value": "10.00", "currency": "USD", "notes": "Bring the data team" }),
+        )
+        .await;
+        let nadias = received(&app, NADIA, &name).await;
+        assert_eq!(nadias["closeDate"], json!(day(120)), "{nadias}");
+        assert_eq!(nadias["value"], "10.00", "{nadias}");
+        assert_eq!(nadias["currency"], "USD", "{nadias}");
+        assert_eq!(nadias["notes"], "Bring the data team", "{nadias}");
+    }
+);
+
+db_test!(
     accepting_sets_stage_and_invitation_accepted,
     |app| async move {
         let fx = fixtures(&app).await;

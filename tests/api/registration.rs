@@ -138,6 +138,39 @@ db_test!(
         let reg = register(&app, &id, &sol, &today()).await["registration"]["id"].clone();
         let s = step(&app, ANNA, "approveRegistration", &reg, None).await;
         assert_eq!(s["userErrors"][0]["code"], "FORBIDDEN", "{s}");
+        // Each step belongs to one side: the partner asks nothing, the reviewer neither
+        // answers nor withdraws.
+        for (who, mutation, text) in [
+            (ANNA, "requestRegistrationInfo", Some("which entity?")),
+            (RITA, "answerRegistrationInfo", Some("this one")),
+            (RITA, "withdrawRegistration", None),
+        ] {
+            let s = step(&app, who, mutation, &reg, text).await;
+            assert_eq!(
+                s["userErrors"][0]["code"], "FORBIDDEN",
+                "{who} {mutation}: {s}"
+            );
+        }
+        // None of it changed the registration, and its purchasing entity is the deal's
+        // customer, as none was given.
+        let v = app
+            .gql_as(
+                RITA,
+                "{ dealRegistrations { id status version purchasingCustomer { id } opportunity { id } } }",
+                json!({}),
+            )
+            .await;
+        let mine = v["dealRegistrations"]
+            .as_array()
+            .expect("registrations")
+            .iter()
+            .find(|r| r["id"] == reg)
+            .expect("listed for the reviewer")
+            .clone();
+        assert_eq!(mine["status"], "SUBMITTED", "{mine}");
+        assert_eq!(mine["version"], 1, "{mine}");
+        let cust = app.customer_id(ANNA, "woodgrove").await;
+        assert_eq!(mine["purchasingCustomer"]["id"], cust, "{mine}");
         // A Microsoft user who is no reviewer sees no registration at all.
         let s = step(
             &app,
