@@ -1065,3 +1065,37 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    a_websocket_message_over_the_size_limit_closes_the_connection,
+    |app| async move {
+        let limit = app.config.ws_max_message_bytes;
+        // Under the limit: a subscription padded with a comment runs.
+        let id = deal(
+            &app,
+            "anna@contoso.example",
+            "Message size",
+            &["anna@contoso.example"],
+        )
+        .await;
+        let mut ws = Ws::signed_in(&app, "anna@contoso.example").await;
+        let padded = format!("# {}\n{EVENTS}", "x".repeat(limit - 1024));
+        ws.subscribe("e", &padded, json!({})).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        touch(&app, "anna@contoso.example", &id, "under").await;
+        assert_eq!(ws.next_event("e").await["events"]["opportunityId"], id);
+        // Over it: the server closes the connection with 4413, and nothing of it runs.
+        let oversized = format!("# {}\n{EVENTS}", "x".repeat(limit + 1));
+        ws.subscribe("big", &oversized, json!({})).await;
+        loop {
+            match ws.recv(Duration::from_secs(10)).await {
+                Got::Json(v) => assert_ne!(v["id"], "big", "{v}"),
+                Got::Closed(code) => {
+                    assert_eq!(code, 4413, "closed as too large");
+                    break;
+                }
+                Got::Nothing => panic!("still open after an oversized message"),
+            }
+        }
+    }
+);
