@@ -2761,3 +2761,61 @@ db_test!(
         }
     }
 );
+
+crate::configured_test!(
+    the_response_window_and_the_reminder_follow_the_configuration,
+    |c: &mut cosell::config::Config| {
+        c.response_window_days = 3;
+        c.reminder_hours = 24;
+    },
+    |app| async move {
+        use sea_orm::EntityTrait;
+        let fx = fixtures(&app).await;
+        let name = unique("Window");
+        let mine = create(&app, ANNA, deal(&fx, &name)).await;
+        let inv = invite(&app, ANNA, &mine, &fx.fabrikam, json!({})).await;
+        let v = app
+            .gql_as(
+                ANNA,
+                "query($id: ID!) { invitation(id: $id) { sentAt expiresAt } }",
+                json!({ "id": inv["id"] }),
+            )
+            .await;
+        let at = |k: &str| {
+            chrono::DateTime::parse_from_rfc3339(v["invitation"][k].as_str().expect(k))
+                .expect("a time")
+        };
+        assert_eq!(at("expiresAt") - at("sentAt"), Duration::days(3), "{v}");
+
+        let franks = received(&app, FRANK, &name).await;
+        let (_, id) =
+            cosell::graphql::ids::decode(franks["id"].as_str().expect("id")).expect("a global id");
+        let reminded = async || {
+            cosell::service::expiry::remind_due(&app.server.services.deps())
+                .await
+                .expect("reminders");
+            entity::opportunities::Entity::find_by_id(id)
+                .one(&app.db)
+                .await
+                .expect("read")
+                .expect("the received side")
+                .reminded_at
+                .is_some()
+        };
+        // 25 hours before the end: not yet; 23 hours before: reminded.
+        app.advance_clock(Duration::hours(47));
+        assert!(
+            !reminded().await,
+            "reminded more than 24 hours before the end"
+        );
+        app.advance_clock(Duration::hours(2));
+        assert!(reminded().await, "not reminded within 24 hours of the end");
+        // Past the 3 days: expired.
+        app.advance_clock(Duration::hours(24));
+        assert!(app.expire_now().await >= 1);
+        assert_eq!(
+            opportunity(&app, FRANK, &franks["id"]).await["stage"],
+            "EXPIRED"
+        );
+    }
+);
