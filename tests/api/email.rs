@@ -85,6 +85,10 @@ on_both_databases!(
     without_smtp_emails_are_written_as_eml_files,
     super::without_smtp_emails_are_written_as_eml_files
 );
+on_both_databases!(
+    two_workers_at_once_deliver_each_email_once,
+    super::two_workers_at_once_deliver_each_email_once
+);
 
 // ---------------------------------------------------------------------------------
 // The app, its SMTP sink, and cleaning up.
@@ -1345,6 +1349,57 @@ fn eml_files(dir: &Path) -> Vec<Mail> {
             Mail { to, ..m }
         })
         .collect()
+}
+
+/// Two instances' workers start on one backlog at the same moment: every email is
+/// delivered once, attempted once, under its own Message-ID.
+async fn two_workers_at_once_deliver_each_email_once(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let Some(app) = spawn(backend, Some(&sink), |c| c.mail_worker = false).await else {
+        return;
+    };
+    let fx = fixtures(&app).await;
+    let names: Vec<String> = (0..6)
+        .map(|n| unique(&format!("Twice {n} Email")))
+        .collect();
+    for name in &names {
+        create_deal(
+            &app,
+            &fx,
+            name,
+            vec![member("Anna Admin", ANNA, true)],
+            &[&fx.fabrikam, &fx.northwind],
+        )
+        .await;
+    }
+    let mut ours = Vec::new();
+    for name in &names {
+        ours.extend(rows(&app, tag(name)).await);
+    }
+    assert_eq!(ours.len(), 24, "four emails per deal");
+    // Small batches, so the two workers' claims interleave over the backlog.
+    let tweak = |c: &mut Config| {
+        c.mail_worker = true;
+        c.mail_batch = 2;
+    };
+    let (one, two) = tokio::join!(app.second_instance(tweak), app.second_instance(tweak));
+    eventually("every email sent", async || {
+        let mut all = true;
+        for r in &ours {
+            all &= row(&app, r.id).await.status == "SENT";
+        }
+        all.then_some(())
+    })
+    .await;
+    for r in &ours {
+        let r = row(&app, r.id).await;
+        assert_eq!(r.attempts, 1, "{r:?}");
+        let copies = with_id(&sink, &message_id(&r));
+        assert_eq!(copies.len(), 1, "{} arrived {} times", r.id, copies.len());
+    }
+    let _ = one.shutdown().await;
+    let _ = two.shutdown().await;
+    app.finish().await;
 }
 
 async fn without_smtp_emails_are_written_as_eml_files(backend: Backend) {
