@@ -1,6 +1,7 @@
 //! Crashes: the real binary is killed with SIGKILL under a write load, again and again,
 //! and restarted on the same database. No acknowledged write is lost, the outbox drains
-//! afterwards, and no invitation is expired twice.
+//! afterwards, and no invitation is expired twice. And SIGTERM: the real signal
+//! handler lets the requests it took finish, then exits cleanly.
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -171,5 +172,63 @@ db_test!(
             "{} acknowledged writes survived {ROUNDS} SIGKILLs",
             acknowledged.len()
         );
+    }
+);
+
+db_test!(
+    sigterm_lets_accepted_requests_finish_and_exits_cleanly,
+    |app| async move {
+        let (mut child, base) = start(&app).await;
+        let token = app.token("anna@contoso.example").await;
+        let http = reqwest::Client::new();
+        let query = "{ opportunities(view: INBOUND, first: 50) { totalCount nodes { id dealName team { name } } } }";
+        // A burst of requests, and SIGTERM while they run.
+        let burst: Vec<_> = (0..40)
+            .map(|_| {
+                let (http, base, token) = (http.clone(), base.clone(), token.clone());
+                tokio::spawn(async move {
+                    http.post(format!("{base}/graphql"))
+                        .bearer_auth(token)
+                        .json(&json!({ "query": query }))
+                        .timeout(Duration::from_secs(20))
+                        .send()
+                        .await?
+                        .json::<Value>()
+                        .await
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let pid = child.id().expect("running").to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        // Every request it took is answered in full; the rest find the door closed.
+        let (mut answered, mut refused) = (0, 0);
+        for r in burst {
+            match r.await.expect("task") {
+                Ok(v) => {
+                    assert!(v["errors"].is_null(), "{v}");
+                    assert!(v["data"]["opportunities"]["totalCount"].is_i64(), "{v}");
+                    answered += 1;
+                }
+                Err(e) => {
+                    assert!(e.is_connect(), "cut off mid-request: {e:?}");
+                    refused += 1;
+                }
+            }
+        }
+        assert_eq!(answered + refused, 40);
+        assert!(
+            answered > 0,
+            "none of the burst was taken before the signal"
+        );
+        let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+            .await
+            .expect("stopped within 20 s")
+            .expect("exit status");
+        assert!(status.success(), "exit status {status:?}");
     }
 );
