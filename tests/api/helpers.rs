@@ -107,8 +107,13 @@ where
         return;
     };
     let cleanup = app.cleanup.clone();
-    body(app).await;
+    // A failing test's database and folder go too: the panic is held until cleanup ran.
+    let outcome =
+        futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(body(app))).await;
     cleanup.run().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }
 
 /// The PostgreSQL server URL tests create their databases on: `TEST_DATABASE_URL`, or the
