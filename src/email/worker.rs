@@ -164,6 +164,15 @@ impl SmtpPool {
         })
     }
 
+    /// The idle connections. A panic while the lock was held leaves the list intact
+    /// (each push and pop completes or never starts), so a poisoned lock is taken as is
+    /// rather than stopping delivery.
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<(AsyncSmtpConnection, Instant)>> {
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     async fn send(&self, envelope: &Envelope, email: &[u8]) -> Outcome {
         let mut conn = match self.take().await {
             Ok(c) => c,
@@ -174,10 +183,7 @@ impl SmtpPool {
         let result = conn.send(envelope, email).await;
         // lettre closes the connection after a refusal; a working one goes back.
         if !conn.has_broken() {
-            self.idle
-                .lock()
-                .expect("smtp pool")
-                .push((conn, Instant::now()));
+            self.idle().push((conn, Instant::now()));
         }
         match result {
             Ok(_) => Outcome::Sent,
@@ -189,7 +195,7 @@ impl SmtpPool {
     /// An idle connection (checked if it waited long), or a new one.
     async fn take(&self) -> anyhow::Result<AsyncSmtpConnection> {
         loop {
-            let parked = self.idle.lock().expect("smtp pool").pop();
+            let parked = self.idle().pop();
             let Some((mut conn, since)) = parked else {
                 return tokio::time::timeout(CONNECT_TIMEOUT, self.connect())
                     .await
@@ -233,7 +239,7 @@ impl SmtpPool {
     /// Closes (`QUIT`) the connections idle at least `after`.
     async fn close_idle(&self, after: Duration) {
         let stale: Vec<AsyncSmtpConnection> = {
-            let mut idle = self.idle.lock().expect("smtp pool");
+            let mut idle = self.idle();
             let (stale, keep) = std::mem::take(&mut *idle)
                 .into_iter()
                 .partition(|(_, since)| since.elapsed() >= after);
