@@ -8,8 +8,8 @@ use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::HttpState;
 use super::assets;
+use super::{HttpState, coded_error};
 use crate::error::ErrorCode;
 use crate::graphql::prepare_request;
 
@@ -36,10 +36,7 @@ fn accepts(headers: &HeaderMap, mime: &str) -> bool {
 
 /// The answer to a request refused before any of it ran: `status` and one coded error.
 fn refusal(status: StatusCode, code: ErrorCode, message: &str) -> Response {
-    let body = serde_json::json!({ "errors": [{
-        "message": message,
-        "extensions": { "code": code.as_str() }
-    }]});
+    let body = serde_json::json!({ "errors": [coded_error(code, message)] });
     if status == StatusCode::TOO_MANY_REQUESTS {
         return (status, [(header::RETRY_AFTER, "1")], axum::Json(body)).into_response();
     }
@@ -111,6 +108,13 @@ async fn execute(state: &HttpState, headers: &HeaderMap, req: async_graphql::Req
     let Some(body) = render(&resp, rejected) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
+    respond(headers, rejected, body)
+}
+
+/// A rendered answer in the media type the client accepts: under the GraphQL-over-HTTP
+/// type an answer that never reached execution (`rejected`) is `400`, under plain JSON
+/// every answer is `200`.
+fn respond(headers: &HeaderMap, rejected: bool, body: String) -> Response {
     let (mime, status) = if accepts(headers, GRAPHQL_RESPONSE) {
         let status = if rejected {
             StatusCode::BAD_REQUEST
@@ -185,17 +189,8 @@ async fn execute_batch(
         body.push_str(&part);
     }
     body.push(']');
-    let mime = if accepts(headers, GRAPHQL_RESPONSE) {
-        GRAPHQL_RESPONSE
-    } else {
-        "application/json"
-    };
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(mime))],
-        body,
-    )
-        .into_response()
+    // A batch that ran is answered as a whole; its refused operations carry their errors.
+    respond(headers, false, body)
 }
 
 pub async fn post_graphql(State(state): State<HttpState>, req: Request) -> Response {

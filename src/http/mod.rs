@@ -118,6 +118,12 @@ async fn prometheus() -> (
     )
 }
 
+/// One GraphQL error with its code, as every refusal made outside GraphQL's execution
+/// writes it (over HTTP in `{"errors": [...]}`, over WebSocket in an `error` message).
+fn coded_error(code: ErrorCode, message: &str) -> serde_json::Value {
+    serde_json::json!({ "message": message, "extensions": { "code": code.as_str() } })
+}
+
 /// Every refusal of `/graphql` that happens outside GraphQL (a body over the limit, a
 /// foreign content type, JSON that does not parse, a mutation over GET) still answers
 /// as GraphQL does: JSON errors with an `extensions.code`.
@@ -152,7 +158,7 @@ async fn coded_refusal(graphql: bool, resp: axum::response::Response) -> axum::r
         header::CONTENT_TYPE,
         axum::http::HeaderValue::from_static("application/json"),
     );
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
+    let body = serde_json::json!({ "errors": [coded_error(code, &message)] });
     (parts, axum::Json(body)).into_response()
 }
 

@@ -23,7 +23,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::HttpState;
+use super::{HttpState, coded_error};
+use crate::error::ErrorCode;
 use crate::graphql::{AppContext, AppSchema, connection_data};
 
 pub const PROTOCOL: &str = "graphql-transport-ws";
@@ -313,10 +314,13 @@ impl Live {
                 }
                 let max = self.limits.max_subscriptions;
                 if self.ops.len() >= max {
-                    return Then::Send(text(json!({ "type": "error", "id": id, "payload": [{
-                        "message": format!("at most {max} subscriptions per connection"),
-                        "extensions": { "code": "RATE_LIMITED" }
-                    }]})));
+                    let error = coded_error(
+                        ErrorCode::RateLimited,
+                        &format!("at most {max} subscriptions per connection"),
+                    );
+                    return Then::Send(text(
+                        json!({ "type": "error", "id": id, "payload": [error] }),
+                    ));
                 }
                 let stream = self
                     .schema
