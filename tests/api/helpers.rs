@@ -37,33 +37,18 @@ pub enum Backend {
 }
 
 /// Runs a test body on both databases: `db_test!(name, |app| async move { ... })` makes
-/// `name::sqlite` and `name::postgres`.
+/// `name::sqlite` and `name::postgres` ([`configured_test!`] with the test configuration
+/// as it is).
 #[macro_export]
 macro_rules! db_test {
     ($name:ident, |$app:ident| $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn body($app: $crate::helpers::TestApp) {
-                $body.await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                $crate::helpers::run(body, $crate::helpers::Backend::Sqlite).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                $crate::helpers::run(body, $crate::helpers::Backend::Postgres).await;
-            }
-        }
+        $crate::configured_test!($name, |_: &mut cosell::config::Config| {}, |$app| $body);
     };
 }
 
-/// As `db_test!`, on a server whose configuration `$tweak` (a `fn(&mut Config)` or a
-/// closure) adjusts first: `configured_test!(name, tweak, |app| async move { ... })`.
+/// A test body on both databases, on a server whose configuration `$tweak` (a
+/// `fn(&mut Config)` or a closure) adjusts first:
+/// `configured_test!(name, tweak, |app| async move { ... })`.
 #[macro_export]
 macro_rules! configured_test {
     ($name:ident, $tweak:expr, |$app:ident| $body:expr) => {

@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::db_test;
 use crate::helpers::{Backend, TestApp};
+use crate::registration;
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -893,73 +894,13 @@ const REGISTRATION_KINDS: [&str; 6] = [
 /// A won deal of Contoso's (Anna on the team) with its registration-eligible solution,
 /// Microsoft invited before the win when `with_microsoft`; returns its id.
 async fn won_registrable(app: &TestApp, name: &str, with_microsoft: bool) -> String {
-    let sol = app
-        .gql_as(
-            "anna@contoso.example",
-            "query($s: String) { solutions(search: $s) { nodes { id } } }",
-            json!({ "s": "contoso data platform" }),
-        )
-        .await["solutions"]["nodes"][0]["id"]
-        .clone();
-    let cust = app.customer_id("anna@contoso.example", "woodgrove").await;
-    let v = app
-        .gql_as(
-            "anna@contoso.example",
-            "mutation($i: CreateDealInput!) { createDeal(input: $i) { opportunity { id } userErrors { code message } } }",
-            json!({ "i": {
-                "customerId": cust, "dealName": name, "solutionIds": [sol],
-                "team": [{ "name": "Anna", "phone": "+49 30 1234567", "email": "anna@contoso.example" }],
-                "contact": { "name": "Chris", "phone": "+49 30 7654321", "email": "chris@customer.example", "consent": true }
-            } }),
-        )
-        .await;
-    assert_eq!(v["createDeal"]["userErrors"], json!([]), "{v}");
-    let id = v["createDeal"]["opportunity"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let sol = registration::solution(app, "contoso data platform").await;
+    let id = registration::contoso_deal(app, name, &sol, json!([registration::anna()])).await;
     if with_microsoft {
         microsoft_invited(app, "anna@contoso.example", &id).await;
     }
-    let v = app
-        .gql_as(
-            "anna@contoso.example",
-            "mutation($id: ID!) { markWon(input: {opportunityId: $id}) { userErrors { code message } } }",
-            json!({ "id": id }),
-        )
-        .await;
-    assert_eq!(v["markWon"]["userErrors"], json!([]), "{v}");
+    registration::mark_won(app, &id).await;
     id
-}
-
-/// Anna registers the won deal `id`, and Rita asks a question: two registration events.
-async fn registered_and_questioned(app: &TestApp, id: &str) {
-    let sol = app
-        .gql_as(
-            "anna@contoso.example",
-            "query($s: String) { solutions(search: $s) { nodes { id } } }",
-            json!({ "s": "contoso data platform" }),
-        )
-        .await["solutions"]["nodes"][0]["id"]
-        .clone();
-    let today = chrono::Utc::now().date_naive().to_string();
-    let r = app
-        .gql_as(
-            "anna@contoso.example",
-            "mutation($i: RegisterDealInput!) { registerDeal(input: $i) { registration { id } userErrors { code message } } }",
-            json!({ "i": { "opportunityId": id, "solutionIds": [sol], "purchaseDate": today,
-                "value": "12500.00", "currency": "EUR" } }),
-        )
-        .await;
-    assert_eq!(r["registerDeal"]["userErrors"], json!([]), "{r}");
-    let s = app
-        .gql_as(
-            RITA,
-            "mutation($i: RegistrationStepInput!) { requestRegistrationInfo(input: $i) { userErrors { code message } } }",
-            json!({ "i": { "registrationId": r["registerDeal"]["registration"]["id"], "text": "Which PO?" } }),
-        )
-        .await;
-    assert_eq!(s["requestRegistrationInfo"]["userErrors"], json!([]), "{s}");
 }
 
 /// The next two events of `ws` are the registration's two steps on `id`, in order.
@@ -992,7 +933,7 @@ db_test!(
         let won = anna.next_event("e").await;
         assert_eq!(won["events"]["kind"], "DEAL_WON", "{won}");
         let cursor = won["events"]["cursor"].clone();
-        registered_and_questioned(&app, &id).await;
+        registration::registered_and_questioned(&app, &id).await;
         expect_registration_steps(anna, "e", &id, "Anna").await;
         expect_registration_steps(rita, "e", &id, "Rita").await;
         rita.quiet(Duration::from_millis(400)).await;
@@ -1025,7 +966,7 @@ db_test!(
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
         let id = won_registrable(&app, "Registered with Microsoft", true).await;
-        registered_and_questioned(&app, &id).await;
+        registration::registered_and_questioned(&app, &id).await;
         let [rita, maria, sam] = &mut sockets[..] else {
             unreachable!()
         };

@@ -7,7 +7,8 @@ use crate::helpers::TestApp;
 const ANNA: &str = "anna@contoso.example";
 const RITA: &str = "rita@microsoft.example";
 
-async fn solution(app: &TestApp, name: &str) -> Value {
+/// The id of the solution of Contoso's catalog that `name` finds.
+pub(crate) async fn solution(app: &TestApp, name: &str) -> Value {
     app.gql_as(
         ANNA,
         "query($s: String) { solutions(search: $s) { nodes { id } } }",
@@ -17,30 +18,50 @@ async fn solution(app: &TestApp, name: &str) -> Value {
         .clone()
 }
 
-/// A won deal of Contoso's with `sol`; returns its id.
-async fn won_deal(app: &TestApp, sol: &Value, win: bool) -> String {
+/// Anna on a team.
+pub(crate) fn anna() -> Value {
+    json!({ "name": "Anna", "phone": "+49 30 1234567", "email": ANNA })
+}
+
+/// A deal of Contoso's named `name` with `sol` and `team`, its customer contact shared
+/// (so Microsoft may be invited); returns its id.
+pub(crate) async fn contoso_deal(app: &TestApp, name: &str, sol: &Value, team: Value) -> String {
     let cust = app.customer_id(ANNA, "woodgrove").await;
     let v = app
-        .gql_as(ANNA, "mutation($i: CreateDealInput!) { createDeal(input: $i) { opportunity { id } userErrors { code } } }",
-            json!({ "i": { "customerId": cust, "dealName": "Registered", "solutionIds": [sol],
-                "team": [{ "name": "Anna", "phone": "+49 30 1234567", "email": ANNA }] } }))
+        .gql_as(ANNA, "mutation($i: CreateDealInput!) { createDeal(input: $i) { opportunity { id } userErrors { code message } } }",
+            json!({ "i": { "customerId": cust, "dealName": name, "solutionIds": [sol], "team": team,
+                "contact": { "name": "Chris", "phone": "+49 30 7654321", "email": "chris@customer.example", "consent": true } } }))
         .await;
-    let id = v["createDeal"]["opportunity"]["id"]
+    assert_eq!(v["createDeal"]["userErrors"], json!([]), "{v}");
+    v["createDeal"]["opportunity"]["id"]
         .as_str()
         .expect("id")
-        .to_owned();
-    if win {
-        app.gql_as(
+        .to_owned()
+}
+
+/// Anna marks the deal `id` won.
+pub(crate) async fn mark_won(app: &TestApp, id: &str) {
+    let v = app
+        .gql_as(
             ANNA,
-            "mutation($id: ID!) { markWon(input: {opportunityId: $id}) { userErrors { code } } }",
+            "mutation($id: ID!) { markWon(input: {opportunityId: $id}) { userErrors { code message } } }",
             json!({ "id": id }),
         )
         .await;
+    assert_eq!(v["markWon"]["userErrors"], json!([]), "{v}");
+}
+
+/// A deal of Contoso's with `sol` and Anna on the team, won when `win`; returns its id.
+async fn won_deal(app: &TestApp, sol: &Value, win: bool) -> String {
+    let id = contoso_deal(app, "Registered", sol, json!([anna()])).await;
+    if win {
+        mark_won(app, &id).await;
     }
     id
 }
 
-async fn register(app: &TestApp, id: &str, sol: &Value, date: &str) -> Value {
+/// Anna registers the won deal `id` with `sol`, bought on `date`: the payload.
+pub(crate) async fn register(app: &TestApp, id: &str, sol: &Value, date: &str) -> Value {
     app.gql_as(ANNA, "mutation($i: RegisterDealInput!) { registerDeal(input: $i) { registration { id status version value } userErrors { code field message } } }",
         json!({ "i": { "opportunityId": id, "solutionIds": [sol], "purchaseDate": date, "value": "12500.00", "currency": "EUR",
             "links": ["https://contoso.example/po/1"] } }))
@@ -48,14 +69,38 @@ async fn register(app: &TestApp, id: &str, sol: &Value, date: &str) -> Value {
         .clone()
 }
 
-async fn step(app: &TestApp, who: &str, mutation: &str, id: &Value, text: Option<&str>) -> Value {
+/// `who` takes the step `mutation` on the registration `id`: the payload.
+pub(crate) async fn step(
+    app: &TestApp,
+    who: &str,
+    mutation: &str,
+    id: &Value,
+    text: Option<&str>,
+) -> Value {
     app.gql_as(who, &format!("mutation($i: RegistrationStepInput!) {{ {mutation}(input: $i) {{ registration {{ status version question answer decisionReason }} userErrors {{ code message }} }} }}"),
         json!({ "i": { "registrationId": id, "text": text } }))
         .await[mutation]
         .clone()
 }
 
-fn today() -> String {
+/// Anna registers the won deal `id` (with Contoso's data platform), and Rita asks which
+/// purchase order: the registration's first two steps.
+pub(crate) async fn registered_and_questioned(app: &TestApp, id: &str) {
+    let sol = solution(app, "contoso data platform").await;
+    let r = register(app, id, &sol, &today()).await;
+    assert_eq!(r["userErrors"], json!([]), "{r}");
+    let s = step(
+        app,
+        RITA,
+        "requestRegistrationInfo",
+        &r["registration"]["id"],
+        Some("Which PO?"),
+    )
+    .await;
+    assert_eq!(s["userErrors"], json!([]), "{s}");
+}
+
+pub(crate) fn today() -> String {
     chrono::Utc::now().date_naive().to_string()
 }
 
@@ -283,40 +328,16 @@ db_test!(
             .await;
         assert_eq!(v["updateMySettings"]["userErrors"], json!([]), "{v}");
         let sol = solution(&app, "contoso data platform").await;
-        let cust = app.customer_id(ANNA, "woodgrove").await;
         let member = |name: &str, email: &str, notify: bool| json!({ "name": name, "phone": "+49 30 1234567", "email": email, "notify": notify });
-        let v = app
-            .gql_as(ANNA, "mutation($i: CreateDealInput!) { createDeal(input: $i) { opportunity { id } userErrors { code message } } }",
-                json!({ "i": { "customerId": cust, "dealName": "Muted Registration", "solutionIds": [sol],
-                    "team": [
-                        member("Anna", ANNA, true),
-                        member("Uwe", "Uwe@Contoso.example", true),
-                        member("Lisa", "lisa@contoso.example", true),
-                        member("Quinn", "quinn@contoso.example", false),
-                    ] } }))
-            .await;
-        assert_eq!(v["createDeal"]["userErrors"], json!([]), "{v}");
-        let id = v["createDeal"]["opportunity"]["id"]
-            .as_str()
-            .expect("id")
-            .to_owned();
-        app.gql_as(
-            ANNA,
-            "mutation($id: ID!) { markWon(input: {opportunityId: $id}) { userErrors { code } } }",
-            json!({ "id": id }),
-        )
-        .await;
-        let r = register(&app, &id, &sol, &today()).await;
-        assert_eq!(r["userErrors"], json!([]), "{r}");
-        let s = step(
-            &app,
-            RITA,
-            "requestRegistrationInfo",
-            &r["registration"]["id"],
-            Some("Which PO?"),
-        )
-        .await;
-        assert_eq!(s["userErrors"], json!([]), "{s}");
+        let team = json!([
+            member("Anna", ANNA, true),
+            member("Uwe", "Uwe@Contoso.example", true),
+            member("Lisa", "lisa@contoso.example", true),
+            member("Quinn", "quinn@contoso.example", false),
+        ]);
+        let id = contoso_deal(&app, "Muted Registration", &sol, team).await;
+        mark_won(&app, &id).await;
+        registered_and_questioned(&app, &id).await;
         let mails = |to: &str| {
             format!(
                 "email_outbox WHERE kind = 'REGISTRATION_UPDATE' \
