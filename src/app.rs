@@ -176,6 +176,7 @@ pub async fn serve(config: Config, services: Services) -> anyhow::Result<Running
         deps: services.deps(),
         bus: services.bus.clone(),
         sign_ins: Default::default(),
+        tab_counts: Default::default(),
     };
     let pg_url = db::is_postgres(&services.database_url).then(|| services.database_url.clone());
     let mut tasks = vec![services.bus.spawn(

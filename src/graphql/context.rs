@@ -18,6 +18,8 @@ pub struct AppContext {
     pub bus: crate::events::EventBus,
     /// Whom recent tokens signed in as: a guess a list may start with (`guess`).
     pub sign_ins: std::sync::Arc<SignIns>,
+    /// Whole tabs' totals, each checked against the database before use.
+    pub tab_counts: std::sync::Arc<crate::store::opportunity_list::TabCounts>,
 }
 
 impl AppContext {

@@ -326,22 +326,25 @@ impl DealQuery {
             .unwrap_or_default();
         let selection = ctx.look_ahead();
         w.count = selection.field("totalCount").exists();
-        let db = &app(ctx)?.db;
+        let app = app(ctx)?;
+        let (db, counts) = (&app.db, &*app.tab_counts);
         let view = View::from(view);
         // The page's statement starts beside the sign-in's when the token has signed in
         // before, and its answer is kept when the sign-in gives the viewer guessed.
         let (v, guessed) = match guess(ctx) {
             Some(g) => {
-                let (signed_in, page) =
-                    futures_util::future::join(viewer(ctx), views::list(db, g, view, &f, sort, &w))
-                        .await;
+                let (signed_in, page) = futures_util::future::join(
+                    viewer(ctx),
+                    views::list(db, counts, g, view, &f, sort, &w),
+                )
+                .await;
                 (signed_in?, Some((g, page)))
             }
             None => (viewer(ctx).await?, None),
         };
         let page = match guessed {
             Some((g, page)) if g == v => page,
-            _ => views::list(db, v, view, &f, sort, &w).await,
+            _ => views::list(db, counts, v, view, &f, sort, &w).await,
         }
         .gql()?;
         let needs = PageNeeds::of(&selection.field("edges").field("node"))

@@ -11,7 +11,7 @@ use crate::domain::Viewer;
 use crate::domain::values::CountryCode;
 use crate::error::{AppError, UserError, UserErrorCode};
 use crate::store::deals as store;
-use crate::store::opportunity_list::{self, ListFilter, ListPage, Sort, View, Window};
+use crate::store::opportunity_list::{self, ListFilter, ListPage, Sort, TabCounts, View, Window};
 
 /// A value bound of a list filter: a non-negative decimal, as stored (ten-thousandths).
 pub fn value_bound(s: &str, field: &str) -> Result<i64, AppError> {
@@ -46,13 +46,14 @@ pub fn country(s: &str) -> Result<String, AppError> {
 /// One page of a list tab.
 pub async fn list(
     db: &DatabaseConnection,
+    counts: &TabCounts,
     viewer: &Viewer,
     view: View,
     filter: &ListFilter,
     sort: Sort,
     window: &Window,
 ) -> Result<ListPage, AppError> {
-    opportunity_list::list(db, viewer, view, filter, sort, window)
+    opportunity_list::list(db, counts, viewer, view, filter, sort, window)
         .await?
         .ok_or_else(|| {
             UserError::new(

@@ -14,7 +14,7 @@ use super::sql::Sql;
 use crate::domain::Viewer;
 
 /// The list tabs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum View {
     /// This organization was invited; received or accepted.
     Inbound,
@@ -90,6 +90,109 @@ pub struct ListFilter {
     pub value_min: Option<i64>,
     pub value_max: Option<i64>,
     pub text: Option<TextQuery>,
+}
+
+impl ListFilter {
+    /// Whether no filter is set: the whole tab.
+    pub fn is_none(&self) -> bool {
+        self.stages.is_empty()
+            && self.deal_types.is_empty()
+            && self.direction.is_none()
+            && self.customer_country.is_none()
+            && self.close_from.is_none()
+            && self.close_to.is_none()
+            && self.value_min.is_none()
+            && self.value_max.is_none()
+            && self.text.is_none()
+    }
+}
+
+/// The totals of whole tabs (no filter), each kept with the organization's stamp when it
+/// was counted: the number of the newest event the organization may see, read in the
+/// same statement as the count. Every change that moves an opportunity into or out of
+/// a tab, or changes who is on its team, writes an event the owning organization sees,
+/// in the same transaction, and event numbers follow commit order (`service::events`).
+/// So a page whose statement reads the same stamp again sees the same total, and takes
+/// it from here instead of counting the tab again (a third of PostgreSQL's work for a
+/// page, bench/README.md); a newer stamp means the tab is counted again. The check is
+/// against the database, so it holds across instances too. While the organization's
+/// events keep coming (the stamp moved between two counts), pages count inline as
+/// without a kept total, rather than paying a second statement for each stale one.
+#[derive(Default)]
+pub struct TabCounts {
+    totals: std::sync::Mutex<std::collections::HashMap<TabKey, Counted>>,
+}
+
+/// A whole tab as one viewer reaches it: the organization's, or only the opportunities
+/// whose team has the viewer's email (a referral user).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct TabKey {
+    organization: Uuid,
+    member: Option<String>,
+    view: View,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Counted {
+    stamp: i64,
+    total: i64,
+    /// The stamp had moved since the count before: count inline next time.
+    moving: bool,
+}
+
+/// Tabs remembered at most; when full the map starts afresh (the next pages count
+/// their tabs again).
+const MAX_TAB_COUNTS: usize = 4096;
+
+impl TabCounts {
+    fn key(viewer: &Viewer, view: View, filter: &ListFilter) -> Option<TabKey> {
+        (view != View::Favorites && filter.is_none()).then(|| TabKey {
+            organization: viewer.organization_id,
+            member: (!viewer.sees_whole_organization()).then(|| viewer.email.clone()),
+            view,
+        })
+    }
+
+    fn get(&self, key: &TabKey) -> Option<Counted> {
+        let totals = self.totals.lock().unwrap_or_else(|e| e.into_inner());
+        totals.get(key).copied()
+    }
+
+    /// The total a statement counted, kept with its stamp when it is a whole tab's;
+    /// `before` is what was kept until then.
+    fn read(
+        &self,
+        tab: Option<TabKey>,
+        before: Option<Counted>,
+        row: &QueryResult,
+    ) -> Result<i64, DbErr> {
+        let total = row.try_get::<i64>("", "total")?;
+        if let Some(tab) = tab {
+            let stamp = read_stamp(row)?;
+            let moving = before.is_some_and(|b| b.stamp != stamp);
+            self.keep(
+                tab,
+                Counted {
+                    stamp,
+                    total,
+                    moving,
+                },
+            );
+        }
+        Ok(total)
+    }
+
+    /// Keeps `counted` unless a newer count is kept already.
+    fn keep(&self, key: TabKey, counted: Counted) {
+        let mut totals = self.totals.lock().unwrap_or_else(|e| e.into_inner());
+        if totals.get(&key).is_some_and(|c| c.stamp > counted.stamp) {
+            return;
+        }
+        if totals.len() >= MAX_TAB_COUNTS && !totals.contains_key(&key) {
+            totals.clear();
+        }
+        totals.insert(key, counted);
+    }
 }
 
 /// Where a row stands in one sort order.
@@ -251,11 +354,24 @@ fn push_total(sql: &mut Sql, viewer: &Viewer, view: View, filter: &ListFilter, s
     sql.push(") AS total");
 }
 
+/// `(SELECT … LIMIT 1) AS stamp`: the newest event the organization may see (0: none).
+fn push_stamp(sql: &mut Sql, organization: Uuid) {
+    sql.push("(SELECT v.event_seq FROM event_visibility v WHERE v.organization_id = ")
+        .bind(organization)
+        .push(" ORDER BY v.event_seq DESC LIMIT 1) AS stamp");
+}
+
+fn read_stamp(row: &QueryResult) -> Result<i64, DbErr> {
+    Ok(row.try_get::<Option<i64>>("", "stamp")?.unwrap_or(0))
+}
+
 /// One page of the viewer's list `view`. A cursor from another sort order is refused
 /// (`None`), as is a key that does not parse. The total comes with the page's rows, in
-/// the same statement (apart only when the page is empty).
+/// the same statement (apart only when the page is empty, or when a whole tab's total
+/// kept in `counts` turns out stale).
 pub async fn list<C: ConnectionTrait>(
     db: &C,
+    counts: &TabCounts,
     viewer: &Viewer,
     view: View,
     filter: &ListFilter,
@@ -275,11 +391,19 @@ pub async fn list<C: ConnectionTrait>(
     page.push("SELECT ");
     rows::push_columns::<opportunities::Model>(&mut page, "o");
     page.push(", ").push(&key).push(" AS sort_key");
-    if window.count {
+    let tab = TabCounts::key(viewer, view, filter).filter(|_| window.count);
+    let kept = tab.as_ref().and_then(|k| counts.get(k));
+    // A kept total is used when the stamp still matches; only the stamp is read then.
+    let trusted = kept.filter(|c| !c.moving);
+    if window.count && trusted.is_none() {
         // The total rides along on every row: an uncorrelated subquery, which both
         // databases evaluate once per statement.
         page.push(", ");
         push_total(&mut page, viewer, view, filter, sort);
+    }
+    if tab.is_some() {
+        page.push(", ");
+        push_stamp(&mut page, viewer.organization_id);
     }
     push_from_where(&mut page, viewer, view, filter, sort);
     if let Some(cur) = &window.cursor {
@@ -307,16 +431,22 @@ pub async fn list<C: ConnectionTrait>(
     ));
 
     let rows = db.query_all_raw(page.build()).await?;
-    let total = match rows.first() {
+    let total = match (rows.first(), trusted) {
         _ if !window.count => 0,
-        Some(row) => row.try_get::<i64>("", "total")?,
-        // No row to carry it (an empty list, or a cursor past the end): counted apart.
-        None => {
+        (Some(row), Some(trusted)) if read_stamp(row)? == trusted.stamp => trusted.total,
+        (Some(row), None) => counts.read(tab, kept, row)?,
+        // No row to carry it (an empty list, or a cursor past the end), or the kept
+        // total is stale: counted apart, with the stamp it goes with.
+        _ => {
             let mut sql = Sql::new(backend);
             sql.push("SELECT ");
             push_total(&mut sql, viewer, view, filter, sort);
+            if tab.is_some() {
+                sql.push(", ");
+                push_stamp(&mut sql, viewer.organization_id);
+            }
             match db.query_one_raw(sql.build()).await? {
-                Some(row) => row.try_get::<i64>("", "total")?,
+                Some(row) => counts.read(tab, kept, &row)?,
                 None => 0,
             }
         }

@@ -1474,3 +1474,153 @@ db_test!(
         );
     }
 );
+
+/// A request as `email` to the server at `base` (this test's or another instance);
+/// panics on any top-level error.
+async fn gql_at(app: &TestApp, base: &str, email: &str, query: &str, vars: Value) -> Value {
+    let v: Value = app
+        .http
+        .post(format!("{base}/graphql"))
+        .bearer_auth(app.token(email).await)
+        .json(&json!({ "query": query, "variables": vars }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert!(v.get("errors").is_none(), "{v}");
+    v
+}
+
+/// The three tabs' whole totals for `email` through the server at `base`, each checked
+/// against the same list behind a filter that keeps every row of the tab (a filtered
+/// list is always counted afresh): `[inbound, outbound, archived]`.
+async fn whole_totals(app: &TestApp, base: &str, email: &str) -> [i64; 3] {
+    let q = "query($f1: OpportunityFilter, $f2: OpportunityFilter, $f3: OpportunityFilter) {
+      i: opportunities(view: INBOUND, first: 1) { totalCount }
+      o: opportunities(view: OUTBOUND, first: 1) { totalCount }
+      a: opportunities(view: ARCHIVED, first: 1) { totalCount }
+      fi: opportunities(view: INBOUND, first: 1, filter: $f1) { totalCount }
+      fo: opportunities(view: OUTBOUND, first: 1, filter: $f2) { totalCount }
+      fa: opportunities(view: ARCHIVED, first: 1, filter: $f3) { totalCount } }";
+    let vars = json!({
+        "f1": { "direction": "INBOUND" },
+        "f2": { "direction": "OUTBOUND" },
+        "f3": { "stages": ["WON", "LOST", "DECLINED", "EXPIRED"] },
+    });
+    let v = gql_at(app, base, email, q, vars).await;
+    let total = |k: &str| v["data"][k]["totalCount"].as_i64().expect("totalCount");
+    let whole = [total("i"), total("o"), total("a")];
+    assert_eq!(
+        whole,
+        [total("fi"), total("fo"), total("fa")],
+        "{email} at {base}"
+    );
+    whole
+}
+
+db_test!(
+    whole_tab_totals_follow_every_change_at_once_on_every_instance,
+    |app| async move {
+        let k = kit(&app).await;
+        let second = app.second_instance(|_| {}).await;
+        let bases = [app.url(""), format!("http://{}", second.addr)];
+        // Every user's totals through both instances, twice: the second read is served
+        // by what the first kept. Returns them as the first instance gave them.
+        let read = |email: &'static str| {
+            let (app, bases) = (&app, &bases);
+            async move {
+                let first = whole_totals(app, &bases[0], email).await;
+                for base in bases {
+                    for _ in 0..2 {
+                        assert_eq!(whole_totals(app, base, email).await, first, "{email}");
+                    }
+                }
+                first
+            }
+        };
+        let (anna, uwe, frank) = (read(ANNA).await, read(UWE).await, read(FRANK).await);
+
+        // A new deal: outbound for its organization, not for a referral user off its team.
+        let d = deal(&app, &k, ANNA, "own", json!({})).await;
+        assert_eq!(read(ANNA).await, [anna[0], anna[1] + 1, anna[2]]);
+        assert_eq!(read(UWE).await, uwe);
+
+        // A referral user added to the team reaches it, and loses it when removed.
+        let added = must(
+            &app,
+            ANNA,
+            "mutation($id: ID!, $m: TeamMemberInput!) { addTeamMember(input: {opportunityId: $id, member: $m}) {
+               opportunity { team { id email } } userErrors { code } } }",
+            json!({ "id": d, "m": member(UWE) }),
+        )
+        .await;
+        // The organization's totals (read first, so they are kept) are not the user's.
+        assert_eq!(read(ANNA).await, [anna[0], anna[1] + 1, anna[2]]);
+        assert_eq!(read(UWE).await, [uwe[0], uwe[1] + 1, uwe[2]]);
+        let uwe_row = added["opportunity"]["team"]
+            .as_array()
+            .and_then(|t| t.iter().find(|m| m["email"] == UWE))
+            .map(|m| m["id"].clone())
+            .expect("Uwe on the team");
+        must(
+            &app,
+            ANNA,
+            "mutation($id: ID!, $m: ID!) { removeTeamMember(input: {opportunityId: $id, teamMemberId: $m}) {
+               opportunity { id } userErrors { code } } }",
+            json!({ "id": d, "m": uwe_row }),
+        )
+        .await;
+        assert_eq!(read(UWE).await, uwe);
+
+        // Closed: from outbound to the archive.
+        lost(&app, ANNA, &d).await;
+        assert_eq!(read(ANNA).await, [anna[0], anna[1], anna[2] + 1]);
+
+        // An invitation reaches the invitee's inbound tab; declining archives it.
+        deal(&app, &k, ANNA, "declined", invite_fabrikam(&k)).await;
+        assert_eq!(read(FRANK).await, [frank[0] + 1, frank[1], frank[2]]);
+        decline(&app, FRANK, &find(&app, &k, FRANK, "declined").await).await;
+        assert_eq!(read(FRANK).await, [frank[0], frank[1], frank[2] + 1]);
+
+        // Accepted, it stays inbound; won, it is archived.
+        deal(&app, &k, ANNA, "won", invite_fabrikam(&k)).await;
+        let id = find(&app, &k, FRANK, "won").await;
+        accept(&app, FRANK, &id, &[FRANK]).await;
+        assert_eq!(read(FRANK).await, [frank[0] + 1, frank[1], frank[2] + 1]);
+        won(&app, FRANK, &id).await;
+        assert_eq!(read(FRANK).await, [frank[0], frank[1], frank[2] + 2]);
+
+        // The sweep: an unanswered invitation expires into the archive, and every
+        // invitation of the demo data left waiting expires with it.
+        deal(&app, &k, ANNA, "expired", invite_fabrikam(&k)).await;
+        let waiting = read(FRANK).await;
+        app.advance_clock(chrono::Duration::days(15));
+        let expired = app.expire_now().await as i64;
+        assert!(expired >= 1);
+        let after = read(FRANK).await;
+        assert!(after[0] < waiting[0], "{waiting:?} → {after:?}");
+        assert_eq!(after[0] + after[2], waiting[0] + waiting[2]);
+
+        // A change written through the other instance is seen through this one too.
+        let anna = read(ANNA).await;
+        let p = gql_at(
+            &app,
+            &bases[1],
+            ANNA,
+            &format!(
+                "mutation($input: CreateDealInput!) {{ createDeal(input: $input) {PAYLOAD} }}"
+            ),
+            json!({ "input": {
+                "customerId": k.woodgrove, "dealName": format!("Views {} there", k.word),
+                "value": "1", "currency": "EUR", "closeDate": days(400),
+                "team": [member(ANNA)], "solutionIds": [k.contoso_solution],
+                "helpWanted": "NONE" } }),
+        )
+        .await;
+        assert_eq!(p["data"]["createDeal"]["userErrors"], json!([]), "{p}");
+        assert_eq!(read(ANNA).await, [anna[0], anna[1] + 1, anna[2]]);
+        second.shutdown().await.expect("second instance stops");
+    }
+);
