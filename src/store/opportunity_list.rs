@@ -116,8 +116,9 @@ impl ListFilter {
 /// it from here instead of counting the tab again (a third of PostgreSQL's work for a
 /// page, bench/README.md); a newer stamp means the tab is counted again. The check is
 /// against the database, so it holds across instances too. While the organization's
-/// events keep coming (the stamp moved between two counts), pages count inline as
-/// without a kept total, rather than paying a second statement for each stale one.
+/// events keep coming (the stamp moved between two counts within [`SETTLED`]), pages
+/// count inline as without a kept total, rather than paying a second statement for each
+/// stale one.
 #[derive(Default)]
 pub struct TabCounts {
     totals: std::sync::Mutex<std::collections::HashMap<TabKey, Counted>>,
@@ -136,8 +137,17 @@ struct TabKey {
 struct Counted {
     stamp: i64,
     total: i64,
-    /// The stamp had moved since the count before: count inline next time.
-    moving: bool,
+    /// When a count last found the stamp moved since the count before it.
+    moved_at: Option<std::time::Instant>,
+}
+
+/// How long a tab's stamp must stay put before its kept total is used again.
+pub const SETTLED: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Counted {
+    fn settled(&self) -> bool {
+        self.moved_at.is_none_or(|t| t.elapsed() >= SETTLED)
+    }
 }
 
 /// Tabs remembered at most; when full the map starts afresh (the next pages count
@@ -169,13 +179,17 @@ impl TabCounts {
         let total = row.try_get::<i64>("", "total")?;
         if let Some(tab) = tab {
             let stamp = read_stamp(row)?;
-            let moving = before.is_some_and(|b| b.stamp != stamp);
+            let moved_at = match before {
+                Some(b) if b.stamp != stamp => Some(std::time::Instant::now()),
+                Some(b) => b.moved_at,
+                None => None,
+            };
             self.keep(
                 tab,
                 Counted {
                     stamp,
                     total,
-                    moving,
+                    moved_at,
                 },
             );
         }
@@ -394,7 +408,7 @@ pub async fn list<C: ConnectionTrait>(
     let tab = TabCounts::key(viewer, view, filter).filter(|_| window.count);
     let kept = tab.as_ref().and_then(|k| counts.get(k));
     // A kept total is used when the stamp still matches; only the stamp is read then.
-    let trusted = kept.filter(|c| !c.moving);
+    let trusted = kept.filter(Counted::settled);
     if window.count && trusted.is_none() {
         // The total rides along on every row: an uncorrelated subquery, which both
         // databases evaluate once per statement.

@@ -1556,7 +1556,10 @@ db_test!(
             json!({ "id": d, "m": member(UWE) }),
         )
         .await;
-        // The organization's totals (read first, so they are kept) are not the user's.
+        // The organization's totals, kept and trusted again once its events settle, are
+        // not the user's.
+        assert_eq!(read(ANNA).await, [anna[0], anna[1] + 1, anna[2]]);
+        tokio::time::sleep(cosell::store::opportunity_list::SETTLED).await;
         assert_eq!(read(ANNA).await, [anna[0], anna[1] + 1, anna[2]]);
         assert_eq!(read(UWE).await, [uwe[0], uwe[1] + 1, uwe[2]]);
         let uwe_row = added["opportunity"]["team"]
