@@ -89,6 +89,10 @@ on_both_databases!(
     two_workers_at_once_deliver_each_email_once,
     super::two_workers_at_once_deliver_each_email_once
 );
+on_both_databases!(
+    shutdown_finishes_the_deliveries_in_flight,
+    super::shutdown_finishes_the_deliveries_in_flight
+);
 
 // ---------------------------------------------------------------------------------
 // The app, its SMTP sink, and cleaning up.
@@ -1186,6 +1190,40 @@ async fn refused_emails_are_retried_with_backoff_then_failed_and_shown_to_admins
     app.finish().await;
 }
 
+/// Whom [`queued`]'s deal invites: Fabrikam, or Fabrikam and Northwind.
+enum Invitees {
+    One,
+    Two,
+}
+
+/// An app whose own worker does not run, with the emails of a new deal of Anna's
+/// (`label`, inviting `invitees`) waiting in the outbox: the app, its fixtures, the
+/// deal's name, and those emails' rows.
+async fn queued(
+    backend: Backend,
+    sink: &SmtpSink,
+    label: &str,
+    invitees: Invitees,
+) -> Option<(TestApp, Fx, String, Vec<email_outbox::Model>)> {
+    let app = spawn(backend, Some(sink), |c| c.mail_worker = false).await?;
+    let fx = fixtures(&app).await;
+    let name = unique(label);
+    let orgs = match invitees {
+        Invitees::One => vec![fx.fabrikam.as_str()],
+        Invitees::Two => vec![fx.fabrikam.as_str(), fx.northwind.as_str()],
+    };
+    create_deal(
+        &app,
+        &fx,
+        &name,
+        vec![member("Anna Admin", ANNA, true)],
+        &orgs,
+    )
+    .await;
+    let ours = rows(&app, tag(&name)).await;
+    Some((app, fx, name, ours))
+}
+
 // ---------------------------------------------------------------------------------
 // 3. A crashed worker loses nothing.
 // ---------------------------------------------------------------------------------
@@ -1194,20 +1232,10 @@ async fn a_crashed_worker_loses_no_email(backend: Backend) {
     let sink = SmtpSink::start().await;
     // This instance's worker is the one that "crashed": it never runs; the emails
     // are claimed below the way it claims them.
-    let Some(app) = spawn(backend, Some(&sink), |c| c.mail_worker = false).await else {
+    let Some((app, fx, name, ours)) = queued(backend, &sink, "Crash Email", Invitees::Two).await
+    else {
         return;
     };
-    let fx = fixtures(&app).await;
-    let name = unique("Crash Email");
-    create_deal(
-        &app,
-        &fx,
-        &name,
-        vec![member("Anna Admin", ANNA, true)],
-        &[&fx.fabrikam, &fx.northwind],
-    )
-    .await;
-    let ours = rows(&app, tag(&name)).await;
     assert_eq!(ours.len(), 4, "{ours:#?}");
     // The crashed worker had leased every pending email (the demo's too) for 60 s.
     let pending: Vec<Uuid> = email_outbox::Entity::find()
@@ -1442,6 +1470,56 @@ async fn without_smtp_emails_are_written_as_eml_files(backend: Backend) {
             .find(|m| m.message_id() == message_id(r))
             .unwrap_or_else(|| panic!("no file for {kind} to {to}"));
         check_mail(r, file, to, &name, other, opportunity);
+    }
+    app.finish().await;
+}
+
+// ---------------------------------------------------------------------------------
+// Shutting down finishes the deliveries in flight (SPEC §10).
+// ---------------------------------------------------------------------------------
+
+async fn shutdown_finishes_the_deliveries_in_flight(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    // The emails wait in the outbox until the delivering instance below starts.
+    let Some((app, _, _, ours)) = queued(backend, &sink, "Shutdown Email", Invitees::One).await
+    else {
+        return;
+    };
+    assert!(!ours.is_empty());
+
+    // The SMTP server holds its answer to the first message: a delivery in flight.
+    sink.hold(true);
+    let live = app.second_instance(|c| c.mail_worker = true).await;
+    eventually("a delivery in flight", async || {
+        (sink.held() > 0).then_some(())
+    })
+    .await;
+    let stopping = tokio::spawn(live.shutdown());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !stopping.is_finished(),
+        "the instance stopped with a delivery in flight"
+    );
+    sink.hold(false);
+    tokio::time::timeout(PATIENCE, stopping)
+        .await
+        .expect("the instance stops once its deliveries are done")
+        .expect("shutdown task")
+        .expect("shutdown");
+
+    // Every message that reached the SMTP server is recorded as sent, once: none is
+    // left pending to be sent again by the next instance.
+    let sent = email_outbox::Entity::find()
+        .filter(email_outbox::Column::Status.eq("SENT"))
+        .all(&app.db)
+        .await
+        .expect("outbox");
+    let messages = sink.messages();
+    assert!(!messages.is_empty(), "the held message was delivered");
+    assert_eq!(messages.len(), sent.len(), "{sent:#?}");
+    for r in &sent {
+        assert_eq!(with_id(&sink, &message_id(r)).len(), 1, "{r:?}");
+        assert_eq!(r.attempts, 1, "{r:?}");
     }
     app.finish().await;
 }

@@ -1,7 +1,7 @@
 //! A real SMTP listener for the tests: a small in-process server on a random port that
 //! speaks enough SMTP (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) for lettre, keeps
 //! every message it accepts, and can refuse recipients with a passing (451) or
-//! permanent (550) reply.
+//! permanent (550) reply, or hold its answer to a message's data (a delivery in flight).
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -63,6 +63,10 @@ pub struct SmtpSink {
     pub port: u16,
     pub received: Arc<Mutex<Vec<Received>>>,
     rules: Arc<Mutex<Vec<(String, Answer)>>>,
+    /// While true, the answer to each message's data waits (and the message is not kept).
+    hold: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Messages whose answer is waiting.
+    held: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl SmtpSink {
@@ -73,6 +77,8 @@ impl SmtpSink {
             port,
             received: Arc::default(),
             rules: Arc::default(),
+            hold: Arc::new(tokio::sync::watch::channel(false).0),
+            held: Arc::default(),
         };
         let s = sink.clone();
         tokio::spawn(async move {
@@ -92,6 +98,16 @@ impl SmtpSink {
             .lock()
             .expect("rules")
             .push((address.to_lowercase(), answer));
+    }
+
+    /// Holds (`true`) or releases (`false`) the answers to messages' data.
+    pub fn hold(&self, on: bool) {
+        self.hold.send_replace(on);
+    }
+
+    /// How many messages wait for their answer.
+    pub fn held(&self) -> usize {
+        self.held.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn messages(&self) -> Vec<Received> {
@@ -164,6 +180,14 @@ impl SmtpSink {
                             .filter(|_| l.starts_with(".."))
                             .unwrap_or(&l),
                     );
+                }
+                if *self.hold.borrow() {
+                    self.held.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let released = self.hold.subscribe().wait_for(|on| !on).await.is_ok();
+                    self.held.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    if !released {
+                        return Ok(());
+                    }
                 }
                 self.received.lock().expect("received").push(Received {
                     from: from.clone(),
