@@ -44,18 +44,19 @@ const MAIL_DOMAIN: &str = "cosell.localhost";
 /// How long a test waits for something the worker does.
 const PATIENCE: Duration = Duration::from_secs(15);
 
-/// `name::sqlite` and `name::postgres`, each running `body(backend)`.
+/// `name::sqlite` and `name::postgres`, each running `body(backend)`, guarded: a failing
+/// test's databases and folders are dropped too.
 macro_rules! on_both_databases {
     ($name:ident, $body:path) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                $body(crate::helpers::Backend::Sqlite).await;
+                crate::helpers::guarded(Box::pin($body(crate::helpers::Backend::Sqlite))).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                $body(crate::helpers::Backend::Postgres).await;
+                crate::helpers::guarded(Box::pin($body(crate::helpers::Backend::Postgres))).await;
             }
         }
     };

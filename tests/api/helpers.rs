@@ -101,6 +101,29 @@ where
     }
 }
 
+tokio::task_local! {
+    /// The cleanups of the apps a [`guarded`] test spawned itself.
+    static SPAWNED: std::cell::RefCell<Vec<Cleanup>>;
+}
+
+/// Runs a test that spawns its apps itself (instead of through [`run`]); when it fails,
+/// the databases and folders of every app it spawned go too, then the panic goes on. A
+/// test that passes cleans up with [`TestApp::finish`].
+pub async fn guarded(body: impl std::future::Future<Output = ()>) {
+    SPAWNED
+        .scope(std::cell::RefCell::new(Vec::new()), async {
+            let outcome =
+                futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(body)).await;
+            if let Err(panic) = outcome {
+                for cleanup in SPAWNED.with(|s| s.take()) {
+                    cleanup.run().await;
+                }
+                std::panic::resume_unwind(panic);
+            }
+        })
+        .await;
+}
+
 /// The PostgreSQL server URL tests create their databases on: `TEST_DATABASE_URL`, or the
 /// local default when it answers. `None` means PostgreSQL tests are skipped, which
 /// `COSELL_REQUIRE_POSTGRES=1` (set by `.ci/run`) turns into a failure.
@@ -221,6 +244,7 @@ impl TestApp {
             dir,
             stop: server.services.stop.clone(),
         };
+        let _ = SPAWNED.try_with(|s| s.borrow_mut().push(cleanup.clone()));
         let db = server.services.db.clone();
         Some(TestApp {
             base: format!("http://{}", server.addr),
