@@ -85,6 +85,29 @@ pub(crate) async fn step(
 
 /// Anna registers the won deal `id` (with Contoso's data platform), and Rita asks which
 /// purchase order: the registration's first two steps.
+/// The kinds of the newest `first` events of opportunity `id`'s timeline, as `email`
+/// sees them.
+pub(crate) async fn timeline_kinds(
+    app: &TestApp,
+    email: &str,
+    id: &str,
+    first: i32,
+) -> Vec<String> {
+    let t = app
+        .gql_as(
+            email,
+            "query($id: ID!, $first: Int) { opportunity(id: $id) { timeline(first: $first) { edges { node { kind } } } } }",
+            json!({ "id": id, "first": first }),
+        )
+        .await;
+    t["opportunity"]["timeline"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["node"]["kind"].as_str().map(str::to_owned))
+        .collect()
+}
+
 pub(crate) async fn registered_and_questioned(app: &TestApp, id: &str) {
     let sol = solution(app, "contoso data platform").await;
     let r = register(app, id, &sol, &today()).await;
@@ -143,20 +166,14 @@ db_test!(
         let s = step(&app, RITA, "rejectRegistration", &reg, Some("late")).await;
         assert_eq!(s["userErrors"][0]["code"], "INVALID_TRANSITION", "{s}");
         // Every step is an event both sides see, and mail to the team and the reviewers.
-        let t = app.gql_as(ANNA, "query($id: ID!) { opportunity(id: $id) { timeline(first: 10) { edges { node { kind } } } } }", json!({ "id": id })).await;
-        let kinds: Vec<&str> = t["opportunity"]["timeline"]["edges"]
-            .as_array()
-            .expect("edges")
-            .iter()
-            .filter_map(|e| e["node"]["kind"].as_str())
-            .collect();
+        let kinds = timeline_kinds(&app, ANNA, &id, 10).await;
         for k in [
             "REGISTRATION_SUBMITTED",
             "REGISTRATION_INFO_REQUESTED",
             "REGISTRATION_ANSWERED",
             "REGISTRATION_APPROVED",
         ] {
-            assert!(kinds.contains(&k), "{kinds:?}");
+            assert!(kinds.iter().any(|x| x == k), "{kinds:?}");
         }
         assert!(app.count("email_outbox WHERE kind = 'REGISTRATION_UPDATE' AND recipient_email = 'rita@microsoft.example'").await >= 4);
         assert!(app.count("email_outbox WHERE kind = 'REGISTRATION_UPDATE' AND recipient_email = 'anna@contoso.example'").await >= 4);
