@@ -4,6 +4,7 @@
 //! `service -> store -> entity`. `domain` holds the pure rules.
 pub mod app;
 pub mod auth;
+pub mod bounded;
 pub mod cli;
 pub mod clock;
 pub mod config;

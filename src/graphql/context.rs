@@ -5,6 +5,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::OnceCell;
 
 use crate::auth::TokenKeys;
+use crate::bounded::BoundedMap;
 use crate::domain::Viewer;
 use crate::error::{AppError, GqlResult};
 use crate::service::{Deps, session};
@@ -34,14 +35,21 @@ impl AppContext {
 /// used only when the sign-in, checked in full as always, gives that same viewer. So a
 /// stale entry (a user deactivated or given other roles since) or two tokens with one
 /// hash cost a read done again, never an answer for the wrong viewer.
-#[derive(Default)]
 pub struct SignIns {
-    viewers: std::sync::Mutex<std::collections::HashMap<u64, std::sync::Arc<Viewer>>>,
+    viewers: BoundedMap<u64, std::sync::Arc<Viewer>>,
 }
 
 /// Tokens remembered at most; when full the map starts afresh (a few reads then run after
 /// their sign-in again, as they do without a guess).
 const MAX_SIGN_INS: usize = 4096;
+
+impl Default for SignIns {
+    fn default() -> Self {
+        SignIns {
+            viewers: BoundedMap::new(MAX_SIGN_INS),
+        }
+    }
+}
 
 impl SignIns {
     fn key(token: &str) -> u64 {
@@ -50,25 +58,19 @@ impl SignIns {
     }
 
     fn guess(&self, token: &str) -> Option<std::sync::Arc<Viewer>> {
-        let viewers = self.viewers.lock().unwrap_or_else(|e| e.into_inner());
-        viewers.get(&Self::key(token)).cloned()
+        self.viewers.get(&Self::key(token))
     }
 
     fn remember(&self, token: &str, viewer: &Viewer) {
-        let key = Self::key(token);
-        let mut viewers = self.viewers.lock().unwrap_or_else(|e| e.into_inner());
-        if viewers.get(&key).is_some_and(|v| **v == *viewer) {
-            return;
-        }
-        if viewers.len() >= MAX_SIGN_INS {
-            viewers.clear();
-        }
-        viewers.insert(key, std::sync::Arc::new(viewer.clone()));
+        self.viewers.put(
+            Self::key(token),
+            |v| **v == *viewer,
+            || std::sync::Arc::new(viewer.clone()),
+        );
     }
 
     fn forget(&self, token: &str) {
-        let mut viewers = self.viewers.lock().unwrap_or_else(|e| e.into_inner());
-        viewers.remove(&Self::key(token));
+        self.viewers.remove(&Self::key(token));
     }
 }
 

@@ -3,14 +3,14 @@
 //! an async-graphql extension: any extension sends every field of every response down
 //! async-graphql's slow path (a resolve hook per field), so the document is parsed and
 //! screened before execution, and the response coded after it.
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
 use async_graphql::{Request, Response, ServerError};
 
+use crate::bounded::BoundedMap;
 use crate::error::ErrorCode;
 
 /// The document limits enforced right after parsing, and the documents parsed lately.
@@ -25,9 +25,17 @@ pub struct Screen {
 /// few queries again and again, and a copy of the parsed tree costs a fraction of parsing
 /// it anew. Bounded: only short texts are kept, and the whole cache is dropped when full
 /// (a flood of distinct queries only ever costs the parse it would cost anyway).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ParseCache {
-    docs: Mutex<HashMap<String, ExecutableDocument>>,
+    docs: BoundedMap<String, ExecutableDocument>,
+}
+
+impl Default for ParseCache {
+    fn default() -> Self {
+        ParseCache {
+            docs: BoundedMap::new(Self::MAX_ENTRIES),
+        }
+    }
 }
 
 impl ParseCache {
@@ -40,28 +48,23 @@ impl ParseCache {
         if query.len() > Self::MAX_QUERY_LEN {
             return None;
         }
-        self.docs.lock().ok()?.get(query).cloned()
+        self.docs.get(query)
     }
 
     fn put(&self, query: &str, doc: ExecutableDocument) {
         if query.len() > Self::MAX_QUERY_LEN {
             return;
         }
-        if let Ok(mut docs) = self.docs.lock() {
-            if docs.len() >= Self::MAX_ENTRIES {
-                docs.clear();
-            }
-            docs.insert(query.to_owned(), doc);
-        }
+        self.docs.put(query.to_owned(), |_| false, || doc);
     }
 
     /// How many documents are kept.
     pub fn len(&self) -> usize {
-        self.docs.lock().map(|d| d.len()).unwrap_or(0)
+        self.docs.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.docs.is_empty()
     }
 }
 

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::rows::{self, ByPosition};
 use super::search::TextQuery;
 use super::sql::Sql;
+use crate::bounded::BoundedMap;
 use crate::domain::Viewer;
 
 /// The list tabs.
@@ -119,9 +120,16 @@ impl ListFilter {
 /// events keep coming (the stamp moved between two counts within [`SETTLED`]), pages
 /// count inline as without a kept total, rather than paying a second statement for each
 /// stale one.
-#[derive(Default)]
 pub struct TabCounts {
-    totals: std::sync::Mutex<std::collections::HashMap<TabKey, Counted>>,
+    totals: BoundedMap<TabKey, Counted>,
+}
+
+impl Default for TabCounts {
+    fn default() -> Self {
+        TabCounts {
+            totals: BoundedMap::new(MAX_TAB_COUNTS),
+        }
+    }
 }
 
 /// A whole tab as one viewer reaches it: the organization's, or only the opportunities
@@ -163,11 +171,6 @@ impl TabCounts {
         })
     }
 
-    fn get(&self, key: &TabKey) -> Option<Counted> {
-        let totals = self.totals.lock().unwrap_or_else(|e| e.into_inner());
-        totals.get(key).copied()
-    }
-
     /// The total a statement counted, kept with its stamp when it is a whole tab's;
     /// `before` is what was kept until then.
     fn read(
@@ -184,9 +187,11 @@ impl TabCounts {
                 Some(b) => b.moved_at,
                 None => None,
             };
-            self.keep(
+            // A newer count kept meanwhile stays.
+            self.totals.put(
                 tab,
-                Counted {
+                |kept| kept.stamp > stamp,
+                || Counted {
                     stamp,
                     total,
                     moved_at,
@@ -194,18 +199,6 @@ impl TabCounts {
             );
         }
         Ok(total)
-    }
-
-    /// Keeps `counted` unless a newer count is kept already.
-    fn keep(&self, key: TabKey, counted: Counted) {
-        let mut totals = self.totals.lock().unwrap_or_else(|e| e.into_inner());
-        if totals.get(&key).is_some_and(|c| c.stamp > counted.stamp) {
-            return;
-        }
-        if totals.len() >= MAX_TAB_COUNTS && !totals.contains_key(&key) {
-            totals.clear();
-        }
-        totals.insert(key, counted);
     }
 }
 
@@ -406,7 +399,7 @@ pub async fn list<C: ConnectionTrait>(
     rows::push_columns::<opportunities::Model>(&mut page, "o");
     page.push(", ").push(&key).push(" AS sort_key");
     let tab = TabCounts::key(viewer, view, filter).filter(|_| window.count);
-    let kept = tab.as_ref().and_then(|k| counts.get(k));
+    let kept = tab.as_ref().and_then(|k| counts.totals.get(k));
     // A kept total is used when the stamp still matches; only the stamp is read then.
     let trusted = kept.filter(Counted::settled);
     if window.count && trusted.is_none() {
