@@ -83,8 +83,6 @@ pub(crate) async fn step(
         .clone()
 }
 
-/// Anna registers the won deal `id` (with Contoso's data platform), and Rita asks which
-/// purchase order: the registration's first two steps.
 /// The kinds of the newest `first` events of opportunity `id`'s timeline, as `email`
 /// sees them.
 pub(crate) async fn timeline_kinds(
@@ -108,6 +106,8 @@ pub(crate) async fn timeline_kinds(
         .collect()
 }
 
+/// Anna registers the won deal `id` (with Contoso's data platform), and Rita asks which
+/// purchase order: the registration's first two steps.
 pub(crate) async fn registered_and_questioned(app: &TestApp, id: &str) {
     let sol = solution(app, "contoso data platform").await;
     let r = register(app, id, &sol, &today()).await;
