@@ -289,9 +289,21 @@ impl TestApp {
 
     /// POSTs a GraphQL request and returns the JSON response.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        self.gql_at(&self.base, token, query, variables).await
+    }
+
+    /// As [`TestApp::gql`], to the server at `base` (this app's, or another instance's on
+    /// the same database).
+    pub async fn gql_at(
+        &self,
+        base: &str,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
         let mut req = self
             .http
-            .post(self.url("/graphql"))
+            .post(format!("{base}/graphql"))
             .json(&json!({ "query": query, "variables": variables }));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -303,8 +315,13 @@ impl TestApp {
 
     /// As [`TestApp::gql`], with the token of `email`; panics on any top-level error.
     pub async fn gql_as(&self, email: &str, query: &str, variables: Value) -> Value {
+        self.gql_as_at(&self.base, email, query, variables).await
+    }
+
+    /// As [`TestApp::gql_as`], to the server at `base`.
+    pub async fn gql_as_at(&self, base: &str, email: &str, query: &str, variables: Value) -> Value {
         let token = self.token(email).await;
-        let v = self.gql(Some(&token), query, variables).await;
+        let v = self.gql_at(base, Some(&token), query, variables).await;
         assert!(v.get("errors").is_none(), "unexpected errors: {v}");
         v["data"].clone()
     }

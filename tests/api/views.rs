@@ -1475,24 +1475,6 @@ db_test!(
     }
 );
 
-/// A request as `email` to the server at `base` (this test's or another instance);
-/// panics on any top-level error.
-async fn gql_at(app: &TestApp, base: &str, email: &str, query: &str, vars: Value) -> Value {
-    let v: Value = app
-        .http
-        .post(format!("{base}/graphql"))
-        .bearer_auth(app.token(email).await)
-        .json(&json!({ "query": query, "variables": vars }))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
-    assert!(v.get("errors").is_none(), "{v}");
-    v
-}
-
 /// The three tabs' whole totals for `email` through the server at `base`, each checked
 /// against the same list behind a filter that keeps every row of the tab (a filtered
 /// list is always counted afresh): `[inbound, outbound, archived]`.
@@ -1509,8 +1491,8 @@ async fn whole_totals(app: &TestApp, base: &str, email: &str) -> [i64; 3] {
         "f2": { "direction": "OUTBOUND" },
         "f3": { "stages": ["WON", "LOST", "DECLINED", "EXPIRED"] },
     });
-    let v = gql_at(app, base, email, q, vars).await;
-    let total = |k: &str| v["data"][k]["totalCount"].as_i64().expect("totalCount");
+    let v = app.gql_as_at(base, email, q, vars).await;
+    let total = |k: &str| v[k]["totalCount"].as_i64().expect("totalCount");
     let whole = [total("i"), total("o"), total("a")];
     assert_eq!(
         whole,
@@ -1608,21 +1590,21 @@ db_test!(
 
         // A change written through the other instance is seen through this one too.
         let anna = read(ANNA).await;
-        let p = gql_at(
-            &app,
-            &bases[1],
-            ANNA,
-            &format!(
-                "mutation($input: CreateDealInput!) {{ createDeal(input: $input) {PAYLOAD} }}"
-            ),
-            json!({ "input": {
+        let p = app
+            .gql_as_at(
+                &bases[1],
+                ANNA,
+                &format!(
+                    "mutation($input: CreateDealInput!) {{ createDeal(input: $input) {PAYLOAD} }}"
+                ),
+                json!({ "input": {
                 "customerId": k.woodgrove, "dealName": format!("Views {} there", k.word),
                 "value": "1", "currency": "EUR", "closeDate": days(400),
                 "team": [member(ANNA)], "solutionIds": [k.contoso_solution],
                 "helpWanted": "NONE" } }),
-        )
-        .await;
-        assert_eq!(p["data"]["createDeal"]["userErrors"], json!([]), "{p}");
+            )
+            .await;
+        assert_eq!(p["createDeal"]["userErrors"], json!([]), "{p}");
         assert_eq!(read(ANNA).await, [anna[0], anna[1] + 1, anna[2]]);
         second.shutdown().await.expect("second instance stops");
     }
