@@ -94,17 +94,30 @@ pub struct ListFilter {
 }
 
 impl ListFilter {
-    /// Whether no filter is set: the whole tab.
+    /// Whether no filter is set: the whole tab. Every field is named (no `..`), so a
+    /// filter added later cannot be missed here, which would give a filtered list a
+    /// whole tab's kept total.
     pub fn is_none(&self) -> bool {
-        self.stages.is_empty()
-            && self.deal_types.is_empty()
-            && self.direction.is_none()
-            && self.customer_country.is_none()
-            && self.close_from.is_none()
-            && self.close_to.is_none()
-            && self.value_min.is_none()
-            && self.value_max.is_none()
-            && self.text.is_none()
+        let ListFilter {
+            stages,
+            deal_types,
+            direction,
+            customer_country,
+            close_from,
+            close_to,
+            value_min,
+            value_max,
+            text,
+        } = self;
+        stages.is_empty()
+            && deal_types.is_empty()
+            && direction.is_none()
+            && customer_country.is_none()
+            && close_from.is_none()
+            && close_to.is_none()
+            && value_min.is_none()
+            && value_max.is_none()
+            && text.is_none()
     }
 }
 
